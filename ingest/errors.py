@@ -1,0 +1,21 @@
+"""The few exception types ingestion raises; the edge (CLI/UI) turns them into messages."""
+
+
+class PolicyQAError(Exception):
+    """Base class: every error a user can see. ``str()`` is the message to show."""
+
+
+class LoadError(PolicyQAError):
+    """A file could not be read as a document (the run skips it with this reason)."""
+
+
+class IndexBusy(PolicyQAError):
+    """Another ingest holds the index lock."""
+
+
+class IndexMissing(PolicyQAError):
+    """No index has been built yet at the given folder."""
+
+
+class IndexIncompatible(PolicyQAError):
+    """The index was written by another format version or embedder."""
