@@ -80,3 +80,12 @@ class Answer:
             "suggestions": list(self.suggestions),
             "notice": self.notice,
         }
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved passage as given to an LLM: number [n], a label (《title》第X条) and its text."""
+
+    n: int
+    label: str
+    text: str

@@ -23,6 +23,7 @@ class Document:
     pages: tuple[tuple[int, int, int], ...] = ()
     headings: tuple[tuple[int, int, int], ...] = ()  # (start, end, level) of heading lines
     kind: str = "md"
+    groups: tuple[str, ...] = ()  # access groups declared in the file itself (front matter)
 
 
 @dataclass(frozen=True)

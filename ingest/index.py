@@ -1,0 +1,350 @@
+"""The index folder: write a generation, publish it atomically, read the current one.
+
+    INDEX_DIR/
+      CURRENT          name of the live generation (replaced atomically with os.replace)
+      report.json      the latest run's report (also written for runs that changed nothing)
+      lock             held by a running ingest; stale if its pid is gone
+      gen-000123/
+        manifest.json  format version, embedder, chunking settings, documents -> chunk ids
+        chunks.sqlite  documents (with full text) and chunks (fields, groups, BM25 terms)
+        vectors.npy    float32, row i = chunk i
+        faiss.index    IndexFlatIP over the normalised vectors
+        bm25/          bm25s index over the cached terms
+        report.json    what the run that built it did
+
+A generation is written under ``tmp-*`` and renamed into place before CURRENT points at it, so a
+reader never sees a half-written generation and a killed run leaves the previous one intact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import IndexBusy, IndexIncompatible, IndexMissing
+from .records import Chunk, Document, IngestReport
+
+FORMAT_VERSION = 1
+KEEP_GENERATIONS = 3
+
+_SCHEMA = """
+CREATE TABLE documents (id TEXT PRIMARY KEY, source TEXT, title TEXT, version_date TEXT,
+    sha256 TEXT, kind TEXT, groups TEXT, pages TEXT, text TEXT);
+CREATE TABLE chunks (row INTEGER PRIMARY KEY, id TEXT UNIQUE, doc_id TEXT, source TEXT,
+    title TEXT, heading TEXT, articles TEXT, pages TEXT, start INTEGER, "end" INTEGER,
+    text TEXT, groups TEXT, version_date TEXT, terms TEXT);
+"""
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """A document as the index knows it (no text: fetch it with ``Generation.document_text``)."""
+
+    id: str
+    source: str
+    title: str
+    version_date: str | None
+    sha256: str
+    kind: str
+    groups: tuple[str, ...]
+    pages: tuple[tuple[int, int, int], ...]
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def _chunk_row(row: int, c: Chunk, terms: Sequence[str]) -> tuple:
+    return (row, c.id, c.doc_id, c.source, c.title, c.heading, json.dumps(c.articles),
+            json.dumps(c.pages), c.start, c.end, c.text, json.dumps(c.groups),
+            c.version_date, json.dumps(list(terms), ensure_ascii=False))  # fmt: skip
+
+
+def _doc_row(d: Document | DocumentInfo, text: str, groups: Sequence[str]) -> tuple:
+    return (d.id, d.source, d.title, d.version_date, d.sha256, d.kind, json.dumps(list(groups)),
+            json.dumps([list(p) for p in d.pages]), text)  # fmt: skip
+
+
+def write_generation(index_dir: Path, *, documents: Sequence[tuple[Document | DocumentInfo, str,
+                     Sequence[str]]], chunks: Sequence[Chunk], vectors: np.ndarray,
+                     terms: Sequence[Sequence[str]], manifest: dict, report: IngestReport) -> str:  # fmt: skip
+    """Write a complete generation and make it CURRENT. Returns its name.
+
+    ``documents`` holds (document, full text, groups) triples; ``chunks[i]`` has ``vectors[i]``
+    and ``terms[i]``.
+    """
+    import bm25s
+    import faiss
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    name = _next_generation_name(index_dir)
+    tmp = index_dir / f"tmp-{name}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    db = sqlite3.connect(tmp / "chunks.sqlite")
+    with db:
+        db.executescript(_SCHEMA)
+        db.executemany("INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?)",
+                       (_doc_row(d, text, g) for d, text, g in documents))  # fmt: skip
+        db.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                       (_chunk_row(i, c, t) for i, (c, t) in enumerate(zip(chunks, terms, strict=True))))  # fmt: skip
+    db.close()
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    np.save(tmp / "vectors.npy", vectors)
+    flat = faiss.IndexFlatIP(int(manifest["embedder"]["dim"]))
+    if len(vectors):
+        flat.add(vectors)
+    faiss.write_index(flat, str(tmp / "faiss.index"))
+    bm25 = bm25s.BM25(k1=1.2, b=0.75)
+    bm25.index([list(t) or [""] for t in terms] or [[""]], show_progress=False)
+    bm25.save(str(tmp / "bm25"), show_progress=False)
+    report = IngestReport(**{**report.__dict__, "generation": name})
+    manifest = {**manifest, "format_version": FORMAT_VERSION, "generation": name,
+                "built_at": report.finished_at, "counts": {"documents": len(documents),
+                "chunks": len(chunks)}}  # fmt: skip
+    _write_json(tmp / "manifest.json", manifest)
+    _write_json(tmp / "report.json", report.to_json())
+    _fsync_dir(tmp)
+    os.replace(tmp, index_dir / name)
+    _publish(index_dir, name)
+    write_last_report(index_dir, report)
+    prune(index_dir)
+    return name
+
+
+def write_last_report(index_dir: Path, report: IngestReport) -> None:
+    _write_json(index_dir / "report.json", report.to_json())
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, ensure_ascii=False, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _fsync_dir(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
+
+
+def _publish(index_dir: Path, name: str) -> None:
+    tmp = index_dir / f"CURRENT.tmp{os.getpid()}"
+    tmp.write_text(name, encoding="utf-8")
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, index_dir / "CURRENT")
+
+
+def _generations(index_dir: Path) -> list[str]:
+    return sorted(p.name for p in index_dir.glob("gen-*") if p.is_dir())
+
+
+def _next_generation_name(index_dir: Path) -> str:
+    gens = _generations(index_dir)
+    last = int(gens[-1].split("-")[1]) if gens else 0
+    return f"gen-{last + 1:06d}"
+
+
+def prune(index_dir: Path) -> None:
+    """Remove leftovers of killed runs and all but the newest few generations."""
+    current = current_generation(index_dir)
+    for tmp in index_dir.glob("tmp-*"):
+        pid = tmp.name.rsplit("-", 1)[-1]
+        if not (pid.isdigit() and _pid_alive(int(pid))):
+            shutil.rmtree(tmp, ignore_errors=True)
+    for name in _generations(index_dir)[:-KEEP_GENERATIONS]:
+        if name != current:
+            shutil.rmtree(index_dir / name, ignore_errors=True)
+
+
+def current_generation(index_dir: Path) -> str | None:
+    try:
+        name = (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return name if name and (index_dir / name / "manifest.json").is_file() else None
+
+
+# --- the lock ---------------------------------------------------------------------------------
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    with contextlib.suppress(OSError):  # a zombie (killed, not yet reaped) is not alive
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+    return True
+
+
+@contextlib.contextmanager
+def ingest_lock(index_dir: Path):
+    """Exclusive lock for one ingest run; a lock left by a dead process is cleared."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    path = index_dir / "lock"
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            holder = _lock_holder(path)
+            if holder is not None and _pid_alive(holder):
+                raise IndexBusy(
+                    f"另一个导入任务正在运行（进程 {holder}），请稍后再试 / another ingest is "
+                    f"running (pid {holder}); try again when it has finished"
+                ) from None
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()  # stale: its process is gone
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps({"pid": os.getpid(), "started": time.time()}))
+        try:
+            yield
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        return
+    raise IndexBusy("无法获取导入锁 / could not take the ingest lock")
+
+
+def _lock_holder(path: Path) -> int | None:
+    try:
+        return int(json.loads(path.read_text(encoding="utf-8"))["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        # unreadable: a run killed while writing it, or one writing it right now
+        try:
+            age = time.time() - path.stat().st_mtime
+        except OSError:
+            return None
+        return os.getpid() if age < 2 else None
+
+
+def lock_holder(index_dir: Path) -> int | None:
+    """The pid of a live ingest holding the lock, else None."""
+    holder = _lock_holder(index_dir / "lock")
+    return holder if holder is not None and holder != os.getpid() and _pid_alive(holder) else None
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def _chunk_from_row(r: sqlite3.Row) -> Chunk:
+    return Chunk(id=r["id"], doc_id=r["doc_id"], source=r["source"], title=r["title"],
+                 heading=r["heading"], articles=tuple(json.loads(r["articles"])),
+                 pages=tuple(json.loads(r["pages"])), start=r["start"], end=r["end"],
+                 text=r["text"], groups=tuple(json.loads(r["groups"])),
+                 version_date=r["version_date"])  # fmt: skip
+
+
+class Generation:
+    """One published generation, loaded into memory (chunks, FAISS, BM25)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.name = folder.name
+        self.manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        if self.manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexIncompatible(
+                f"索引格式版本 {self.manifest.get('format_version')} 不受支持，请用 --full 重建 / "
+                f"index format {self.manifest.get('format_version')} unsupported: rebuild with --full"
+            )
+        self.report = IngestReport.from_json(
+            json.loads((folder / "report.json").read_text(encoding="utf-8"))
+        )
+        db = self._connect()
+        self.chunks: list[Chunk] = [_chunk_from_row(r) for r in db.execute(
+            "SELECT * FROM chunks ORDER BY row")]  # fmt: skip
+        self.documents: dict[str, DocumentInfo] = {
+            r["id"]: DocumentInfo(r["id"], r["source"], r["title"], r["version_date"],
+                                  r["sha256"], r["kind"], tuple(json.loads(r["groups"])),
+                                  tuple(tuple(p) for p in json.loads(r["pages"])))
+            for r in db.execute("SELECT id, source, title, version_date, sha256, kind, groups, "
+                                "pages FROM documents")
+        }  # fmt: skip
+        db.close()
+        self._faiss = None
+        self._bm25 = None
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(f"file:{self.folder / 'chunks.sqlite'}?mode=ro", uri=True,
+                             check_same_thread=False)  # fmt: skip
+        db.row_factory = sqlite3.Row
+        return db
+
+    @property
+    def embedder(self) -> dict:
+        return self.manifest["embedder"]
+
+    @property
+    def faiss(self):
+        if self._faiss is None:
+            import faiss
+
+            self._faiss = faiss.read_index(str(self.folder / "faiss.index"))
+        return self._faiss
+
+    @property
+    def bm25(self):
+        if self._bm25 is None:
+            import bm25s
+
+            self._bm25 = bm25s.BM25.load(str(self.folder / "bm25"), show_progress=False)
+        return self._bm25
+
+    def load_all(self) -> Generation:
+        """Load FAISS and BM25 now (the app does it before switching to this generation)."""
+        _ = self.faiss, self.bm25
+        return self
+
+    def vectors(self) -> np.ndarray:
+        return np.load(self.folder / "vectors.npy", mmap_mode="r")
+
+    def terms(self) -> list[list[str]]:
+        db = self._connect()
+        try:
+            return [json.loads(r[0]) for r in db.execute("SELECT terms FROM chunks ORDER BY row")]
+        finally:
+            db.close()
+
+    def document_text(self, doc_id: str) -> str | None:
+        db = self._connect()
+        try:
+            row = db.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        finally:
+            db.close()
+        return row[0] if row else None
+
+
+def open_current(index_dir: Path) -> Generation:
+    name = current_generation(index_dir)
+    if name is None:
+        raise IndexMissing(
+            f"索引 {index_dir} 尚未建立，请先运行 policyqa ingest / no index at {index_dir}: "
+            "run `policyqa ingest` first"
+        )
+    return Generation(index_dir / name)
+
+
+def read_last_report(index_dir: Path) -> IngestReport | None:
+    try:
+        return IngestReport.from_json(json.loads((index_dir / "report.json").read_text("utf-8")))
+    except (OSError, ValueError):
+        return None

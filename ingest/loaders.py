@@ -1,0 +1,287 @@
+"""One function per format: a file on disk -> ``Document`` (text, page spans, heading spans).
+
+Every failure is a ``LoadError`` whose message is the one-line reason the run reports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from .access import split_front_matter
+from .errors import LoadError
+from .records import Document
+
+SUPPORTED = (".md", ".markdown", ".txt", ".docx", ".pdf", ".html", ".htm")
+MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024  # a .docx inflating past this is treated as a zip bomb
+
+_DATE_IN_NAME = re.compile(r"[（(](\d{4})-(\d{1,2})-(\d{1,2})[)）]\s*$")
+_DATE_IN_TEXT = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_PAGE_FOOTER = re.compile(
+    r"^\s*(?:第\s*\d+\s*页(?:\s*[/，,]?\s*共\s*\d+\s*页)?|[-—–]\s*\d+\s*[-—–]|\d+\s*/\s*\d+|Page \d+( of \d+)?)\s*$",
+    re.I,
+)
+
+
+def document_id(source: str) -> str:
+    """Stable id of a document: derived from its relative path, unchanged when its text changes."""
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
+
+
+def title_from_name(path: Path) -> str:
+    return _DATE_IN_NAME.sub("", path.stem).strip() or path.stem
+
+
+def date_from_name(path: Path) -> str | None:
+    m = _DATE_IN_NAME.search(path.stem)
+    return _iso(*m.groups()) if m else None
+
+
+def _iso(y: str, m: str, d: str) -> str | None:
+    y_, m_, d_ = int(y), int(m), int(d)
+    if not (1900 <= y_ <= 2200 and 1 <= m_ <= 12 and 1 <= d_ <= 31):
+        return None
+    return f"{y_:04d}-{m_:02d}-{d_:02d}"
+
+
+def date_from_text(text: str) -> str | None:
+    """The latest date stated in the preamble (promulgation / amendment notes)."""
+    head = text[:600]
+    dates = [d for d in (_iso(*m.groups()) for m in _DATE_IN_TEXT.finditer(head)) if d]
+    return max(dates) if dates else None
+
+
+# --- text decoding -------------------------------------------------------------------------
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without BOM), else GB18030/GBK, else what charset-normalizer finds.
+
+    Refuses binary data. GBK text with a few invalid bytes is decoded with replacement characters
+    rather than rejected, as long as they are rare.
+    """
+    if not data.strip():
+        raise LoadError("empty file / 空文件")
+    sample = data[:65536]
+    if b"\x00" in sample and not sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise LoadError("binary content, not text / 二进制内容，不是文本")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is not None and best.encoding not in ("utf_8", "gb18030", "gbk", "gb2312"):
+        return str(best)
+    text = data.decode("gb18030", errors="replace")
+    if text.count("\ufffd") > max(3, len(text) // 200):
+        raise LoadError("unknown text encoding / 无法识别的文本编码")
+    return text
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- formats --------------------------------------------------------------------------------
+
+
+def _markdown_headings(text: str) -> tuple[str, list[tuple[int, int, int]], str | None]:
+    """Strip '#' marks from heading lines; return text, heading spans and the first heading."""
+    lines, spans, first, pos = [], [], None, 0
+    for line in text.split("\n"):
+        m = _MD_HEADING.match(line)
+        if m:
+            line = m.group(2).strip()
+            spans.append((pos, pos + len(line), len(m.group(1))))
+            first = first or line
+        lines.append(line)
+        pos += len(line) + 1
+    return "\n".join(lines), spans, first
+
+
+def _clean_lines(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u3000", " ")
+    text = re.sub(r"[\u200b-\u200d\ufeff\u2060]", "", text)
+    text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", text)
+    return re.sub(r"[ \t]+\n", "\n", text)
+
+
+def load_markdown(data: bytes) -> tuple[str, list, str | None, list]:
+    text, _, _ = split_front_matter(decode_text(data).lstrip("\ufeff"))
+    text = _clean_lines(_HTML_COMMENT.sub("", text))
+    text, spans, first = _markdown_headings(text)
+    return text, spans, first, []
+
+
+def load_text(data: bytes) -> tuple[str, list, str | None, list]:
+    return _clean_lines(decode_text(data)), [], None, []
+
+
+def _check_zip(data: bytes) -> zipfile.ZipFile:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise LoadError("not a valid .docx (not a zip archive) / 不是有效的 docx 文件") from exc
+    if "word/document.xml" not in archive.namelist():
+        raise LoadError("not a valid .docx (no word/document.xml) / 不是有效的 docx 文件")
+    if sum(i.file_size for i in archive.infolist()) > MAX_DOCX_UNCOMPRESSED:
+        raise LoadError("docx inflates to an implausible size (zip bomb?) / 解压后体积异常")
+    return archive
+
+
+def _docx_heading_level(paragraph) -> int:
+    name = (paragraph.style.name if paragraph.style is not None else "") or ""
+    if name == "Title":
+        return 1
+    m = re.match(r"(?:Heading|标题)\s*(\d)", name)
+    return int(m.group(1)) if m else 0
+
+
+def load_docx(data: bytes) -> tuple[str, list, str | None, list]:
+    _check_zip(data)
+    import docx
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx raises many kinds on broken files
+        raise LoadError(f"cannot read .docx ({type(exc).__name__}) / 无法读取 docx") from exc
+    lines: list[str] = []
+    spans: list[tuple[int, int, int]] = []
+    first, pos = None, 0
+    for block in document.iter_inner_content():
+        if isinstance(block, Paragraph):
+            text = block.text.strip()
+            level = _docx_heading_level(block)
+            rows = [text] if text else []
+        elif isinstance(block, Table):
+            level = 0
+            rows = []
+            for row in block.rows:
+                cells: list[str] = []
+                for cell in row.cells:
+                    value = cell.text.strip().replace("\n", " ")
+                    if not cells or cells[-1] != value:  # merged cells repeat their text
+                        cells.append(value)
+                if any(cells):
+                    rows.append(" | ".join(cells))
+        else:
+            continue
+        for row in rows:
+            if level:
+                spans.append((pos, pos + len(row), level))
+                first = first or row
+            lines.append(row)
+            pos += len(row) + 1
+    return _clean_lines("\n".join(lines)), spans, first, []
+
+
+def load_pdf(data: bytes) -> tuple[str, list, str | None, list]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise LoadError("encrypted PDF (password required) / PDF 已加密")
+        pages = list(reader.pages)
+    except LoadError:
+        raise
+    except (PdfReadError, Exception) as exc:
+        raise LoadError(f"corrupt or unreadable PDF ({type(exc).__name__}) / PDF 损坏") from exc
+    parts: list[str] = []
+    spans: list[tuple[int, int, int]] = []
+    pos = 0
+    for number, page in enumerate(pages, start=1):
+        try:
+            raw = page.extract_text() or ""
+        except Exception as exc:
+            raise LoadError(f"corrupt PDF page {number} ({type(exc).__name__}) / PDF 损坏") from exc
+        lines = [ln for ln in _clean_lines(raw).split("\n") if not _PAGE_FOOTER.match(ln)]
+        text = "\n".join(lines).strip("\n")
+        if not text:
+            continue
+        spans.append((pos, pos + len(text), number))
+        parts.append(text)
+        pos += len(text) + 1
+    text = "\n".join(parts)
+    if not text.strip():
+        raise LoadError("PDF has no text layer (scanned?) / PDF 无文本层（扫描件？）")
+    return text, [], None, spans
+
+
+_DROP_TAGS = ("script", "style", "nav", "header", "footer", "aside", "noscript", "form", "iframe")
+
+
+def load_html(data: bytes) -> tuple[str, list, str | None, list]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(decode_text(data), "lxml")
+    for tag in soup(list(_DROP_TAGS)):
+        tag.decompose()
+    page_title = soup.title.get_text(" ", strip=True) if soup.title else None
+    root = soup.find("main") or soup.find("article") or soup.body or soup
+    for level in range(1, 7):
+        for h in root.find_all(f"h{level}"):
+            h.insert(0, "\n" + "#" * level + " ")
+            h.append("\n")
+    for tag in root.find_all(["p", "div", "li", "tr", "br", "section", "table", "pre"]):
+        tag.append("\n")
+    raw = root.get_text("")
+    lines = [re.sub(r"\s+", " ", ln).strip() for ln in raw.split("\n")]
+    text, spans, first = _markdown_headings("\n".join(ln for ln in lines if ln))
+    return _clean_lines(text), spans, first or page_title, []
+
+
+LOADERS: dict[str, Callable[[bytes], tuple[str, list, str | None, list]]] = {
+    ".md": load_markdown,
+    ".markdown": load_markdown,
+    ".txt": load_text,
+    ".docx": load_docx,
+    ".pdf": load_pdf,
+    ".html": load_html,
+    ".htm": load_html,
+}
+
+
+def load_file(path: Path, root: Path, max_bytes: int = 50 * 1024 * 1024) -> Document:
+    """Read one file into a Document. Raises LoadError with a one-line reason."""
+    source = path.relative_to(root).as_posix()
+    suffix = path.suffix.lower()
+    loader = LOADERS.get(suffix)
+    if loader is None:
+        raise LoadError(f"unsupported file type {suffix or '(none)'} / 不支持的文件类型")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise LoadError(
+            f"file too large ({size / 1048576:.0f} MB > {max_bytes / 1048576:.0f} MB) / 文件过大"
+        )
+    if size == 0:
+        raise LoadError("empty file / 空文件")
+    data = path.read_bytes()
+    text, headings, first_heading, pages = loader(data)
+    groups = split_front_matter(decode_text(data).lstrip("\ufeff"))[1] if loader is load_markdown else ()
+    if not text.strip():
+        raise LoadError("no text found / 未提取到文本")
+    return Document(
+        id=document_id(source),
+        source=source,
+        title=(first_heading or title_from_name(path)).strip()[:200],
+        version_date=date_from_name(path) or date_from_text(text),
+        sha256=_sha256(data),
+        text=text,
+        pages=tuple(pages),
+        headings=tuple(headings),
+        kind=suffix.lstrip("."),
+        groups=groups,
+    )

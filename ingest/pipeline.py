@@ -1,0 +1,276 @@
+"""One ingest run: scan, diff by sha256, load + chunk + embed what changed, publish atomically.
+
+Unchanged documents keep their chunks, vectors and BM25 terms (read from the current
+generation); FAISS and BM25 are rebuilt from those, never by re-embedding. A run on an unchanged
+corpus publishes nothing and never loads the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .access import ACCESS_FILE, AccessRules
+from .chunking import chunk_document
+from .embedding import Embedder, embedder_name, load_embedder
+from .errors import IndexIncompatible, LoadError
+from .index import (
+    Generation,
+    current_generation,
+    ingest_lock,
+    prune,
+    write_generation,
+    write_last_report,
+)
+from .loaders import SUPPORTED, load_file
+from .records import Chunk, Document, IngestReport, Skipped
+from .terms import terms as bm25_terms
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+CHUNKER_VERSION = 1
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    model: str = "builtin"
+    models_dir: Path = Path(".policyqa/models")
+    chunk_size: int = 800
+    max_bytes: int = 50 * 1024 * 1024
+    full: bool = False
+    quiet: bool = False
+    batch_size: int = 32
+    threads: int = 0
+
+
+@dataclass
+class _Previous:
+    """What the current generation can lend to this run."""
+
+    generation: Generation | None
+    reason: str = ""  # why nothing can be reused (forces a full rebuild)
+
+    def usable(self) -> bool:
+        return self.generation is not None and not self.reason
+
+
+def scan(source_dir: Path) -> tuple[list[Path], list[Skipped]]:
+    """Files to ingest (sorted) and files skipped before reading (with reasons)."""
+    root = source_dir.resolve()
+    files, skipped = [], []
+    for dirpath, dirnames, filenames in os.walk(source_dir, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            rel = path.relative_to(source_dir).as_posix()
+            if name.startswith((".", "~$")) or rel == ACCESS_FILE:
+                continue
+            if path.is_symlink():
+                target = path.resolve()
+                if not target.is_relative_to(root):
+                    skipped.append(Skipped(rel, "symlink pointing outside the source folder "
+                                                "/ 指向源目录之外的链接，已忽略"))  # fmt: skip
+                    continue
+            if path.suffix.lower() not in SUPPORTED:
+                skipped.append(Skipped(rel, f"unsupported file type {path.suffix or '(none)'} "
+                                            "/ 不支持的文件类型"))  # fmt: skip
+                continue
+            files.append(path)
+    return files, skipped
+
+
+def _settings_fingerprint(options: IngestOptions) -> dict:
+    return {"chunk_size": options.chunk_size, "chunker_version": CHUNKER_VERSION}
+
+
+def _previous(index_dir: Path, options: IngestOptions, name: str) -> _Previous:
+    if current_generation(index_dir) is None:
+        return _Previous(None, "no previous index / 首次建立索引")
+    try:
+        gen = Generation(index_dir / current_generation(index_dir))
+    except (IndexIncompatible, OSError, ValueError, KeyError) as exc:
+        return _Previous(None, f"previous index unreadable ({exc}) / 旧索引不可用")
+    if options.full:
+        return _Previous(gen, "--full requested / 指定了 --full")
+    if gen.embedder.get("name") != name:
+        return _Previous(gen, f"embedder changed from {gen.embedder.get('name')} to {name} "
+                              "/ 向量模型已更换")  # fmt: skip
+    if gen.manifest.get("chunking") != _settings_fingerprint(options):
+        return _Previous(gen, "chunking settings changed / 切分设置已更改")
+    return _Previous(gen)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _progress_bar(quiet: bool, total: int, callback: Progress | None):
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="chunk", desc="embedding", disable=quiet, smoothing=0.1)
+    done = [0]
+
+    def update(n: int) -> None:
+        bar.update(n)
+        done[0] += n
+        if callback:
+            callback("embedding", done[0], total)
+
+    return bar, update
+
+
+def run_ingest(source_dir: Path, index_dir: Path, options: IngestOptions = IngestOptions(),
+               *, embedder: Embedder | None = None, progress: Progress | None = None) -> IngestReport:  # fmt: skip
+    """Bring the index at ``index_dir`` up to date with ``source_dir``. Holds the ingest lock."""
+    if not source_dir.is_dir():
+        raise LoadError(f"源目录不存在：{source_dir} / source folder not found: {source_dir}")
+    with ingest_lock(index_dir):
+        return _run(source_dir, index_dir, options, embedder, progress)
+
+
+def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Embedder | None,
+         progress: Progress | None) -> IngestReport:  # fmt: skip
+    started = time.perf_counter()
+    name = embedder.name if embedder is not None else embedder_name(options.model)
+    prev = _previous(index_dir, options, name)
+    files, skipped = scan(source_dir)
+    rules = AccessRules.load(source_dir)
+    old = prev.generation
+    old_docs = {d.source: d for d in old.documents.values()} if old else {}
+    reuse = prev.usable()
+
+    kept: list[tuple[str, object]] = []  # (source, DocumentInfo) reused
+    fresh: list[Document] = []
+    unchanged, ingested = [], []
+    for i, path in enumerate(files):
+        rel = path.relative_to(source_dir).as_posix()
+        if progress:
+            progress("scanning", i, len(files))
+        try:
+            size = path.stat().st_size
+            if size > options.max_bytes:
+                raise LoadError(f"file too large ({size / 1048576:.0f} MB > "
+                                f"{options.max_bytes / 1048576:.0f} MB) / 文件过大")  # fmt: skip
+            digest = _sha256(path)
+            if reuse and rel in old_docs and old_docs[rel].sha256 == digest:
+                kept.append((rel, old_docs[rel]))
+                unchanged.append(rel)
+                continue
+            fresh.append(load_file(path, source_dir, options.max_bytes))
+            ingested.append(rel)
+        except LoadError as exc:
+            skipped.append(Skipped(rel, str(exc)))
+        except OSError as exc:
+            skipped.append(Skipped(rel, f"cannot read file ({exc.strerror}) / 无法读取"))
+    present = {p.relative_to(source_dir).as_posix() for p in files}
+    skipped_sources = {s.source for s in skipped}
+    removed = sorted(s for s in old_docs if s not in present or s in skipped_sources)
+    if not reuse:
+        removed = sorted(s for s in old_docs if s not in present)
+
+    relabelled = [rel for rel, info in kept if rules.groups_for(rel, _declared(old, info))
+                  != tuple(info.groups)]  # fmt: skip
+    if reuse and not fresh and not removed and not relabelled:
+        report = _report(ingested, unchanged, skipped, removed, relabelled, 0, old, started, name,
+                         prev)  # fmt: skip
+        write_last_report(index_dir, report)
+        prune(index_dir)
+        return report
+
+    chunks, vectors, terms, docs = _reuse(old, kept, rules) if reuse else ([], [], [], [])
+    new_chunks, new_docs = _chunk_fresh(fresh, rules, options.chunk_size)
+    embed_started = time.perf_counter()
+    if new_chunks:
+        if embedder is None:
+            embedder = load_embedder(options.model, options.models_dir, batch_size=options.batch_size,
+                                     threads=options.threads, quiet=options.quiet)  # fmt: skip
+        bar, update = _progress_bar(options.quiet, len(new_chunks), progress)
+        with bar:
+            new_vectors = embedder.embed_documents([c.embedding_text() for c in new_chunks], update)
+        new_terms = [bm25_terms(c.embedding_text()) for c in new_chunks]
+    else:
+        new_vectors, new_terms = np.zeros((0, _dim(embedder, old)), np.float32), []
+    embed_seconds = time.perf_counter() - embed_started
+    all_vectors = np.vstack([v for v in (*vectors, new_vectors) if len(v)]) if (
+        vectors or len(new_vectors)) else np.zeros((0, _dim(embedder, old)), np.float32)  # fmt: skip
+    all_chunks, all_terms, all_docs = chunks + new_chunks, terms + new_terms, docs + new_docs
+    report = _report(ingested, unchanged, skipped, removed, relabelled, len(new_chunks),
+                     None, started, name, prev, len(all_chunks), len(all_docs), embed_seconds)  # fmt: skip
+    manifest = {
+        "embedder": {"name": name, "dim": int(all_vectors.shape[1]) if all_vectors.size else
+                     _dim(embedder, old)},  # fmt: skip
+        "chunking": _settings_fingerprint(options),
+        "declared_groups": {
+            **({rel: list(_declared(old, info)) for rel, info in kept} if reuse else {}),
+            **{d.source: list(d.groups) for d in fresh},
+        },
+        "documents": {d.source: {"id": d.id, "sha256": d.sha256, "chunks": [
+            c.id for c in all_chunks if c.doc_id == d.id]} for d, _, _ in all_docs},  # fmt: skip
+    }
+    if progress:
+        progress("publishing", 0, 1)
+    gen = write_generation(index_dir, documents=all_docs, chunks=all_chunks, vectors=all_vectors,
+                           terms=all_terms, manifest=manifest, report=report)  # fmt: skip
+    return replace(report, generation=gen)
+
+
+def _declared(old: Generation | None, info) -> tuple[str, ...]:
+    """Groups a reused document declared itself (front matter), kept in the manifest."""
+    if old is None:
+        return ()
+    return tuple(old.manifest.get("declared_groups", {}).get(info.source, ()))
+
+
+def _reuse(old: Generation, kept: list, rules: AccessRules):
+    keep_ids = {info.id: rules.groups_for(rel, _declared(old, info)) for rel, info in kept}
+    rows = [i for i, c in enumerate(old.chunks) if c.doc_id in keep_ids]
+    chunks = [replace(old.chunks[i], groups=keep_ids[old.chunks[i].doc_id]) for i in rows]
+    vectors = [np.asarray(old.vectors()[rows])] if rows else []
+    all_terms = old.terms()
+    terms = [all_terms[i] for i in rows]
+    docs = []
+    for _, info in kept:
+        text = old.document_text(info.id) or ""
+        docs.append((info, text, keep_ids[info.id]))
+    return chunks, vectors, terms, docs
+
+
+def _chunk_fresh(fresh: list[Document], rules: AccessRules, size: int):
+    chunks: list[Chunk] = []
+    docs = []
+    for doc in fresh:
+        groups = rules.groups_for(doc.source, doc.groups)
+        chunks.extend(replace(c, groups=groups) for c in chunk_document(doc, size))
+        docs.append((doc, doc.text, groups))
+    return chunks, docs
+
+
+def _dim(embedder: Embedder | None, old: Generation | None) -> int:
+    if embedder is not None:
+        return embedder.dim
+    return int(old.embedder["dim"]) if old is not None else 384
+
+
+def _report(ingested, unchanged, skipped, removed, relabelled, embedded, old, started, name,
+            prev: _Previous, chunks_total=None, docs_total=None, embed_seconds=0.0) -> IngestReport:  # fmt: skip
+    if old is not None:
+        chunks_total, docs_total = len(old.chunks), len(old.documents)
+    return IngestReport(
+        ingested=tuple(ingested), unchanged=tuple(unchanged), skipped=tuple(skipped),
+        removed=tuple(removed), relabelled=tuple(relabelled), chunks_embedded=embedded,
+        chunks_total=chunks_total or 0, documents_total=docs_total or 0,
+        full_rebuild=not prev.usable(), rebuild_reason=prev.reason,
+        seconds=time.perf_counter() - started, embed_seconds=embed_seconds,
+        generation=old.name if old is not None else "",
+        finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), embedder=name,
+    )  # fmt: skip

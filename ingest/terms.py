@@ -1,0 +1,48 @@
+"""BM25 terms: jieba search-mode segmentation, normalisation and stop words.
+
+Used by ingestion (chunk terms, cached in the index) and by retrieval (query terms), so both
+sides always tokenise the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from functools import lru_cache
+from importlib import resources
+
+_KEEP = re.compile(r"[\w\u4e00-\u9fff]")
+_ARTICLE_TERM = re.compile(r"^第[零〇一二三四五六七八九十百千两\d]+[条款项章节编]$")
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    text = resources.files("ingest").joinpath("data/stopwords.txt").read_text(encoding="utf-8")
+    words = (w for line in text.splitlines() if not line.startswith("#") for w in line.split())
+    return frozenset(words)
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def terms(text: str) -> list[str]:
+    """Search-mode jieba terms of ``text`` minus stop words, punctuation and 第X条 labels."""
+    stop = stopwords()
+    out = []
+    for token in _jieba().cut_for_search(normalise(text)):
+        token = token.strip()
+        if not token or token in stop or not _KEEP.search(token) or _ARTICLE_TERM.match(token):
+            continue
+        out.append(token)
+    return out
