@@ -23,7 +23,7 @@ from ingest.access import can_read
 from ingest.embedding import Embedder
 from ingest.index import Generation
 from ingest.records import Chunk
-from ingest.terms import terms as bm25_terms
+from ingest.terms import query_terms
 
 from .citations import (
     explicit_citations,
@@ -146,7 +146,7 @@ class Retriever:
         return rows[0][keep], scores[0][keep]
 
     def bm25(self, question: str, allowed: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        query = [t for t in bm25_terms(question) if t in self._vocab]
+        query = [t for t in query_terms(question) if t in self._vocab]
         if not query or not self.n:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         scores = self.gen.bm25.get_scores(query)

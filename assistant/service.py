@@ -18,7 +18,7 @@ from ingest.embedding import Embedder, load_embedder
 from ingest.errors import IndexBusy, PolicyQAError
 from ingest.index import DocumentInfo, Generation, current_generation, lock_holder, open_current
 from ingest.pipeline import IngestOptions, Progress, run_ingest
-from ingest.records import IngestReport
+from ingest.records import Chunk, IngestReport
 
 from . import answer as answers
 from .records import Answer
@@ -213,6 +213,15 @@ class Assistant:
             return None
         text = gen.document_text(info.id)
         return (info, text) if text is not None else None
+
+    def chunk(self, chunk_id: str, viewer: Viewer = Viewer()) -> Chunk | None:
+        """One indexed passage by id (the UI's sources panel and viewer); None when unknown
+        or not readable by ``viewer``."""
+        gen = self.retriever().gen
+        found = next((c for c in gen.chunks if c.id == str(chunk_id)), None)
+        if found is None or not can_read(found.groups, viewer.groups):
+            return None
+        return found
 
     def status(self) -> dict:
         if not self.has_index():

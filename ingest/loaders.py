@@ -34,6 +34,21 @@ def document_id(source: str) -> str:
     return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
 
 
+_TITLE_PUNCT = re.compile(r"[。；;！？!?，,：:]")
+
+
+def title_from_first_line(text: str) -> str | None:
+    """The first non-empty line, when it reads like a title (plain text and PDF have no heading
+    markup): short, no sentence punctuation, not an article."""
+    for line in text.split("\n"):
+        line = line.strip()
+        if line:
+            if len(line) <= 60 and not _TITLE_PUNCT.search(line) and not _BODY_START.match(line):
+                return line
+            return None
+    return None
+
+
 def title_from_name(path: Path) -> str:
     return _DATE_IN_NAME.sub("", path.stem).strip() or path.stem
 
@@ -50,9 +65,18 @@ def _iso(y: str, m: str, d: str) -> str | None:
     return f"{y_:04d}-{m_:02d}-{d_:02d}"
 
 
+_BODY_START = re.compile(r"^\s*第[零〇一二三四五六七八九十百千两\d]+(?:条|章|节|编)", re.M)
+
+
 def date_from_text(text: str) -> str | None:
-    """The latest date stated in the preamble (promulgation / amendment notes)."""
-    head = text[:600]
+    """The latest date stated in the preamble (promulgation / amendment notes).
+
+    Looks at the first 600 characters, or the whole preamble (everything before the first
+    第X条/章/节/编 line, up to 8000 characters) when it is longer: a much-amended law such as
+    刑法 lists a dozen amendments before its first chapter.
+    """
+    body = _BODY_START.search(text, 0, 8000)
+    head = text[: max(600, body.start() if body else 0)]
     dates = [d for d in (_iso(*m.groups()) for m in _DATE_IN_TEXT.finditer(head)) if d]
     return max(dates) if dates else None
 
@@ -82,7 +106,7 @@ def decode_text(data: bytes) -> str:
     if best is not None and best.encoding not in ("utf_8", "gb18030", "gbk", "gb2312"):
         return str(best)
     text = data.decode("gb18030", errors="replace")
-    if text.count("\ufffd") > max(3, len(text) // 200):
+    if text.count("\ufffd") > max(8, len(text) // 100):
         raise LoadError("unknown text encoding / 无法识别的文本编码")
     return text
 
@@ -270,6 +294,8 @@ def load_file(path: Path, root: Path, max_bytes: int = 50 * 1024 * 1024) -> Docu
         raise LoadError("empty file / 空文件")
     data = path.read_bytes()
     text, headings, first_heading, pages = loader(data)
+    if first_heading is None and loader in (load_text, load_pdf):
+        first_heading = title_from_first_line(text)
     groups = split_front_matter(decode_text(data).lstrip("\ufeff"))[1] if loader is load_markdown else ()
     if not text.strip():
         raise LoadError("no text found / 未提取到文本")

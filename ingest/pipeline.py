@@ -31,6 +31,7 @@ from .index import (
 )
 from .loaders import SUPPORTED, load_file
 from .records import Chunk, Document, IngestReport, Skipped
+from .terms import fingerprint as terms_fingerprint
 from .terms import terms as bm25_terms
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -178,9 +179,10 @@ def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Em
     if not reuse:
         removed = sorted(s for s in old_docs if s not in present)
 
+    retokenise = reuse and old.manifest.get("terms") != terms_fingerprint()
     relabelled = [rel for rel, info in kept if rules.groups_for(rel, _declared(old, info))
                   != tuple(info.groups)]  # fmt: skip
-    if reuse and not fresh and not removed and not relabelled:
+    if reuse and not fresh and not removed and not relabelled and not retokenise:
         report = _report(ingested, unchanged, skipped, removed, relabelled, 0, old, started, name,
                          prev)  # fmt: skip
         write_last_report(index_dir, report)
@@ -188,6 +190,8 @@ def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Em
         return report
 
     chunks, vectors, terms, docs = _reuse(old, kept, rules) if reuse else ([], [], [], [])
+    if retokenise:  # the tokeniser changed: new BM25 terms, same vectors
+        terms = [bm25_terms(c.embedding_text()) for c in chunks]
     new_chunks, new_docs = _chunk_fresh(fresh, rules, options.chunk_size)
     embed_started = time.perf_counter()
     if new_chunks:
@@ -210,6 +214,7 @@ def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Em
         "embedder": {"name": name, "dim": int(all_vectors.shape[1]) if all_vectors.size else
                      _dim(embedder, old)},  # fmt: skip
         "chunking": _settings_fingerprint(options),
+        "terms": terms_fingerprint(),
         "declared_groups": {
             **({rel: list(_declared(old, info)) for rel, info in kept} if reuse else {}),
             **{d.source: list(d.groups) for d in fresh},

@@ -29,7 +29,34 @@ def _jieba():
 
     jieba.setLogLevel(logging.WARNING)
     jieba.initialize()
+    with resources.as_file(resources.files("ingest").joinpath("data/userdict.txt")) as path:
+        jieba.load_userdict(str(path))
     return jieba
+
+
+@lru_cache(maxsize=1)
+def synonyms() -> dict[str, tuple[str, ...]]:
+    text = resources.files("ingest").joinpath("data/synonyms.txt").read_text(encoding="utf-8")
+    table = {}
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) >= 2 and not line.startswith("#"):
+            table[words[0]] = tuple(words[1:])
+    return table
+
+
+TERMS_CODE_VERSION = 1
+
+
+@lru_cache(maxsize=1)
+def fingerprint() -> str:
+    """Changes whenever tokenisation would: code version, stop words, user dictionary."""
+    import hashlib
+
+    h = hashlib.sha256(str(TERMS_CODE_VERSION).encode())
+    for name in ("stopwords.txt", "userdict.txt"):
+        h.update(resources.files("ingest").joinpath(f"data/{name}").read_bytes())
+    return h.hexdigest()[:16]
 
 
 def normalise(text: str) -> str:
@@ -46,3 +73,11 @@ def terms(text: str) -> list[str]:
             continue
         out.append(token)
     return out
+
+
+def query_terms(text: str) -> list[str]:
+    """``terms`` plus the statutory words for colloquial ones (年假 -> 年休假)."""
+    out = terms(text)
+    table = synonyms()
+    extra = [w for t in out for w in table.get(t, ())]
+    return out + [w for w in extra if w not in out]

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Set up policyqa on a fresh machine: a virtualenv with CPU torch first (a bare `torch` would pull
+# a multi-GB CUDA build), then the project with its test extras, then Debian's Chromium for the
+# browser tests. Idempotent: re-running it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+. .venv/bin/activate
+pip install --quiet --upgrade pip
+pip install --quiet torch==2.13.0
+pip install --quiet -e '.[test]'
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
+    || echo "warning: could not install chromium; browser tests will be skipped" >&2
+fi
