@@ -193,7 +193,11 @@ def _segments(doc: Document) -> list[_Segment]:
             continue
         struct = _structure_level(line.text)
         if struct is not None or (md_level and i not in articles and i not in clauses):
-            outline.push(struct if struct is not None else float(md_level), line.text)
+            level = struct if struct is not None else float(md_level)
+            sub = SUB_RE.match(line.text) if struct is None and mode != "article" else None
+            if sub:  # a styled （一）/1. heading nests under its 一、 clause (level 10)
+                level = 11 if sub.group(1) else 12
+            outline.push(level, line.text)
             current = open_segment(current.label if mode == "clause" and current.label else None)
             continue
         if i in articles:

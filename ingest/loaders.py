@@ -23,6 +23,7 @@ _DATE_IN_NAME = re.compile(r"[（(](\d{4})-(\d{1,2})-(\d{1,2})[)）]\s*$")
 _DATE_IN_TEXT = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_BODY_START = re.compile(r"^\s*第[零〇一二三四五六七八九十百千两\d]+(?:条|章|节|编)", re.M)
 _PAGE_FOOTER = re.compile(
     r"^\s*(?:第\s*\d+\s*页(?:\s*[/，,]?\s*共\s*\d+\s*页)?|[-—–]\s*\d+\s*[-—–]|\d+\s*/\s*\d+|Page \d+( of \d+)?)\s*$",
     re.I,
@@ -63,9 +64,6 @@ def _iso(y: str, m: str, d: str) -> str | None:
     if not (1900 <= y_ <= 2200 and 1 <= m_ <= 12 and 1 <= d_ <= 31):
         return None
     return f"{y_:04d}-{m_:02d}-{d_:02d}"
-
-
-_BODY_START = re.compile(r"^\s*第[零〇一二三四五六七八九十百千两\d]+(?:条|章|节|编)", re.M)
 
 
 def date_from_text(text: str) -> str | None:

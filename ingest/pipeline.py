@@ -35,7 +35,7 @@ from .terms import fingerprint as terms_fingerprint
 from .terms import terms as bm25_terms
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 2  # 2: styled （一）headings nest under their 一、 clause
 
 
 @dataclass(frozen=True)
