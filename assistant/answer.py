@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from ingest.terms import terms as bm25_terms
 
 from .citations import article_refs
-from .records import Answer, Citation, Hit, Passage
+from .records import Answer, Citation, Hit, Passage, place
 from .retrieval import SearchResult
 
 NOT_FOUND = "现有制度文件中未找到依据。"
@@ -31,8 +31,7 @@ def passages(hits: Sequence[Hit], limit: int = 5) -> list[Passage]:
 
 def _label(hit: Hit) -> str:
     c = hit.chunk
-    where = "、".join(c.articles) or (c.heading.split(" / ")[-1] if c.heading else "")
-    return f"《{c.title}》{where}"
+    return f"《{c.title}》{place(c.articles, c.heading)}"
 
 
 def citation(n: int, hit: Hit, quote: str) -> Citation:

@@ -73,7 +73,7 @@ def ingest(ctx, source_dir, index_dir, model, full, quiet, max_file_mb, chunk_si
     s = _settings(ctx, source_dir=source_dir, index_dir=index_dir, model=model,
                   max_file_mb=max_file_mb, chunk_size=chunk_size, quiet=quiet or None)  # fmt: skip
     options = IngestOptions(
-        model=s.model, models_dir=s.data_dir / "models", chunk_size=s.chunk_size,
+        model=s.model, models_dir=s.models_path, chunk_size=s.chunk_size,
         max_bytes=int(s.max_file_mb * 1024 * 1024), full=full, quiet=s.quiet,
         batch_size=s.batch_size, threads=s.threads,
     )  # fmt: skip
@@ -221,3 +221,88 @@ def serve(ctx, index_dir, source_dir, host, port, no_auth) -> None:
     s = _settings(ctx, index_dir=index_dir, source_dir=source_dir, host=host, port=port,
                   auth=False if no_auth else None)  # fmt: skip
     ui.serve(s)
+
+
+# --- users and audit -------------------------------------------------------------------------------
+
+
+def _password(confirm: bool = True) -> str:
+    """Prompted on a terminal (hidden, confirmed); one line from stdin otherwise."""
+    if sys.stdin.isatty():
+        return click.prompt("密码 / password", hide_input=True, confirmation_prompt=confirm)
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        raise PolicyQAError("未从标准输入读到密码 / no password on stdin")
+    return line
+
+
+def _users(ctx):
+    from .users import UserStore
+
+    s = _settings(ctx)
+    return UserStore(s.data_dir / "users.json")
+
+
+@main.group()
+def users() -> None:
+    """Manage users: add, passwd, list, remove (users.json in the data folder)."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["staff", "admin"]), default="staff", show_default=True)
+@click.option("--groups", default="", help="Comma-separated access groups, e.g. hr,finance.")
+@click.pass_context
+@handled
+def users_add(ctx, name, role, groups) -> None:
+    store = _users(ctx)
+    user = store.add(name, _password(), role=role, groups=groups)
+    click.echo(f"已添加用户 / added user {user.name} ({user.role}; groups: {','.join(user.groups) or '-'})")
+
+
+@users.command("passwd")
+@click.argument("name")
+@click.pass_context
+@handled
+def users_passwd(ctx, name) -> None:
+    _users(ctx).set_password(name, _password())
+    click.echo(f"已更新密码 / password changed for {name}")
+
+
+@users.command("list")
+@click.pass_context
+@handled
+def users_list(ctx) -> None:
+    for u in _users(ctx).list():
+        click.echo(f"{u.name}\t{u.role}\t{','.join(u.groups) or '-'}")
+
+
+@users.command("remove")
+@click.argument("name")
+@click.pass_context
+@handled
+def users_remove(ctx, name) -> None:
+    _users(ctx).remove(name)
+    click.echo(f"已删除用户 / removed user {name}")
+
+
+@main.group()
+def audit() -> None:
+    """The question log (append-only)."""
+
+
+@audit.command("export")
+@click.option("--since", help="Only entries from this date (YYYY-MM-DD).")
+@click.pass_context
+@handled
+def audit_export(ctx, since) -> None:
+    """Write the log as JSONL to stdout."""
+    from .audit import AuditLog
+
+    s = _settings(ctx)
+    log = AuditLog(s.data_dir / "audit.sqlite")
+    try:
+        for entry in log.export(since):
+            _out(entry)
+    finally:
+        log.close()

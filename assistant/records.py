@@ -7,6 +7,16 @@ from dataclasses import asdict, dataclass
 from ingest.records import Chunk
 
 
+def place(articles: tuple[str, ...] | list[str], heading: str) -> str:
+    """Where in the document: 第三条; for numbered sections (五、) the section heading
+    (五、伙食补助费和市内交通费) when the heading path has it; else the last heading."""
+    parts = heading.split(" / ") if heading else []
+    if articles and articles[0].endswith("、"):
+        named = next((p for p in parts if p.startswith(articles[0])), None)
+        return named or articles[0]
+    return "、".join(articles) or (parts[-1] if parts else "")
+
+
 @dataclass(frozen=True)
 class Hit:
     chunk: Chunk
@@ -48,11 +58,7 @@ class Citation:
 
     def label(self) -> str:
         """《职工带薪年休假条例》第三条 — the human form of the citation."""
-        parts = [f"《{self.title}》"]
-        if self.articles:
-            parts.append("、".join(self.articles))
-        elif self.heading:
-            parts.append(self.heading.split(" / ")[-1])
+        parts = [f"《{self.title}》", place(self.articles, self.heading)]
         if self.pages:
             pages = self.pages
             parts.append(f" 第{pages[0]}页" if len(pages) == 1 else f" 第{pages[0]}–{pages[-1]}页")

@@ -164,7 +164,7 @@ class Retriever:
         rows: list[int] = []
         for name, label in explicit_citations(question):
             if name:
-                wanted = set(resolve_title(name, titles))
+                wanted = set(resolve_title(name, titles)[:1])
                 docs = [d for d, t in self.titles.items() if t in wanted]
             else:
                 docs = list(context_docs)

@@ -83,7 +83,7 @@ class Assistant:
         name = gen.embedder["name"]
         if self._embedder is None or self._embedder.name != name:
             self._embedder = load_embedder(
-                model_for(name), self.settings.data_dir / "models", threads=self.settings.threads,
+                model_for(name), self.settings.models_path, threads=self.settings.threads,
                 quiet=True,
             )  # fmt: skip
         return self._embedder
@@ -113,7 +113,7 @@ class Assistant:
         try:
             s = self.settings
             options = IngestOptions(
-                model=s.model, models_dir=s.data_dir / "models", chunk_size=s.chunk_size,
+                model=s.model, models_dir=s.models_path, chunk_size=s.chunk_size,
                 max_bytes=int(s.max_file_mb * 1024 * 1024), full=full, quiet=True,
                 batch_size=s.batch_size, threads=s.threads,
             )  # fmt: skip

