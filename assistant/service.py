@@ -22,7 +22,7 @@ from ingest.records import Chunk, IngestReport
 
 from . import answer as answers
 from .records import Answer
-from .retrieval import RetrievalConfig, Retriever, SearchResult
+from .retrieval import RetrievalConfig, Retriever, SearchResult, looks_like_follow_up
 from .settings import Settings
 
 MAX_QUESTION = 2000  # characters kept from a question; the rest is dropped with a notice
@@ -174,7 +174,13 @@ class Assistant:
         return self._llm
 
     def _standalone(self, question: str, history: Sequence[tuple[str, str]]) -> tuple[str, str]:
-        if not history or not self.settings.llm_enabled:
+        """The question to retrieve with. A follow-up ("那事业单位呢？") is condensed by the LLM;
+        without one, the previous question is prepended so its topic still retrieves."""
+        if not history:
+            return question, ""
+        if not self.settings.llm_enabled:
+            if looks_like_follow_up(question):
+                return f"{history[-1][0]} {question}", ""
             return question, ""
         from .llm import LLMError
 

@@ -70,7 +70,8 @@ def main() -> None:
 
     gen = open_current(args.index)
     embedder = CachedEmbedder(load_embedder(model_for(gen.embedder["name"]), args.models_dir))
-    overrides = {k: float(v) for k, v in (s.split("=", 1) for s in args.set)}
+    overrides = {k: (int(v) if k in ("candidates", "rrf_k", "agree_rank") else float(v))
+                 for k, v in (s.split("=", 1) for s in args.set)}  # fmt: skip
     queries = read_queries(args.queries)
     base = Retriever(gen, embedder, replace(RetrievalConfig(), **overrides))
     results = {}

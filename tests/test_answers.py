@@ -141,3 +141,10 @@ def test_refusal_never_calls_the_llm(llm_office):
     service, server = llm_office
     answer = service.ask("食堂早饭几点开始供应？")
     assert answer.refused and not server.chat_requests
+
+
+def test_follow_up_without_llm_carries_the_previous_question(office):
+    history = [("我工作满十年，年假有几天？", "")]
+    answer = office.ask("那事业单位呢？", history=history)
+    assert not answer.refused
+    assert any("年休假" in c.quote or "年休假" in c.title for c in answer.citations)

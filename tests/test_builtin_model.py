@@ -83,7 +83,7 @@ def _windowed(st_model, text: str, prefix: str, *, first_only: bool = False) -> 
     ``first_only`` keeps the first window: what truncation to 512 tokens gives."""
     import torch
 
-    ids = st_model.tokenizer(prefix + text, add_special_tokens=False)["input_ids"]
+    ids = st_model.tokenizer(prefix + text, add_special_tokens=False, verbose=False)["input_ids"]
     starts = [0] if first_only else range(0, max(len(ids), 1), 510)
     total, weight = torch.zeros(st_model.get_embedding_dimension()), 0
     for start in starts:

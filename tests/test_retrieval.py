@@ -135,3 +135,14 @@ def test_search_cli_contract(office_index, tmp_models_dir, tmp_path, monkeypatch
     assert set(hit) == {"source", "title", "heading", "articles", "pages", "score", "text"}
     assert hit["source"] == "政府信息公开条例(2019-04-03).md" and hit["articles"] == ["第三十三条"]
     assert (CORPUS_DIR / hit["source"]).is_file()
+
+
+def test_langchain_retriever_adapter(office):
+    from langchain_core.documents import Document
+
+    from assistant.langchain_retriever import PolicyRetriever
+
+    docs = PolicyRetriever(service=office, k=3).invoke("《政府信息公开条例》第三十三条")
+    assert len(docs) == 3 and isinstance(docs[0], Document)
+    assert docs[0].metadata["articles"] == ["第三十三条"] and "20个工作日" in docs[0].page_content
+    assert PolicyRetriever(service=office, k=3).invoke("食堂早饭几点开始供应？") == []

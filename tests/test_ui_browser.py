@@ -251,9 +251,7 @@ def test_admin_console(served, browser):
         page.get_by_role("tab", name=T["admin_log"]).click()
         page.locator("#pq-log").get_by_text("出差住宿费标准是多少？").first.wait_for(timeout=30_000)
         page.get_by_role("tab", name=T["admin_usage"]).click()
-        page.locator("#pq-admin .vega-embed, #pq-admin canvas, #pq-admin svg").first.wait_for(
-            timeout=30_000
-        )
+        page.locator("#pq-plot-questions .vega-embed").wait_for(timeout=30_000)
         page.wait_for_timeout(1500)
         path = s.shot("ui-admin.png", full_page=True)
         _publish(path, "screenshot-admin.png")
