@@ -298,6 +298,14 @@ def md_text(text: str) -> str:
     return _MARKER.sub(r'<sup class="pq-ref">[\1]</sup>', escaped)
 
 
+_BLANK_LINES = re.compile(r"\n\s*\n")
+
+
+def _shown(text: str) -> str:
+    """Escaped, blank lines folded (the panels use white-space: pre-wrap)."""
+    return esc(_BLANK_LINES.sub("\n", text))
+
+
 def marked(text: str, spans: Sequence[tuple[int, int]], mark_id: str | None = None) -> str:
     """``text`` escaped, with the (start, end) spans wrapped in <mark>; the first one gets
     ``mark_id`` as its id (the anchor the viewer scrolls to)."""
@@ -306,11 +314,11 @@ def marked(text: str, spans: Sequence[tuple[int, int]], mark_id: str | None = No
         start, end = max(start, pos), min(end, len(text))
         if end <= start:
             continue
-        out.append(esc(text[pos:start]))
+        out.append(_shown(text[pos:start]))
         attr = f' id="{mark_id}"' if first and mark_id else ""
-        out.append(f'<mark class="pq-hit"{attr}>{esc(text[start:end])}</mark>')
+        out.append(f'<mark class="pq-hit"{attr}>{_shown(text[start:end])}</mark>')
         pos, first = end, False
-    out.append(esc(text[pos:]))
+    out.append(_shown(text[pos:]))
     return "".join(out)
 
 
@@ -415,7 +423,14 @@ def render_document(info: DocumentInfo, text: str, chunk: Chunk | None, t: dict[
     hit = (chunk.start, chunk.end) if chunk is not None and chunk.doc_id == info.id else None
     if info.pages:
         spans = list(info.pages)
-        shown = [p for p in spans if hit and p[0] < hit[1] and p[1] > hit[0]] or spans[:1]
+        shown = [p for p in spans if hit and p[0] < hit[1] and p[1] > hit[0]]
+        if not shown:  # no passage to show: the whole document, page by page (bounded)
+            budget = MAX_VIEW_CHARS
+            for page in spans:
+                if budget <= 0:
+                    break
+                shown.append(page)
+                budget -= page[1] - page[0]
         numbers = "–".join(str(n) for n in dict.fromkeys((shown[0][2], shown[-1][2])))
         note = t["pages_of"].format(total=len(spans), pages=numbers)
         pages = []
@@ -669,13 +684,13 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
             {"role": "assistant", "content": esc(t["searching"])},
         ]
         waiting = f'<div class="pq-sources"><div class="pq-muted">{esc(t["searching"])}</div></div>'
-        yield chat, "", waiting, conv, gr.update(visible=False)
+        yield list(chat), "", waiting, conv, gr.update(visible=False)
         history = [tuple(pair) for pair in conv["history"]]
         try:
             for item in run_question(who, question, history, conv["context"]):
                 if isinstance(item, str):
                     chat[-1] = {"role": "assistant", "content": md_text(item)}
-                    yield chat, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                    yield list(chat), gr.skip(), gr.skip(), gr.skip(), gr.skip()
                     continue
                 answer, entry = item
         except PolicyQAError as exc:

@@ -36,7 +36,9 @@ XSS_DOC = """# 网页转义测试规定
 
 第一条 本条含有脚本<script>window.__xss=3</script>和图片<img src=x onerror="window.__xss=4">字样，页面必须按文本显示。
 
-第二条 本规定自发布之日起施行。
+第二条 模板字样${window.__xss=5}与{{#each this}}x{{/each}}也只是文字。
+
+第三条 本规定自发布之日起施行。
 """
 SECRET_DOC = """---
 groups: finance
@@ -134,6 +136,84 @@ def test_document_viewer_text_escapes_and_anchors():
 )
 def test_safe_filename(name, expected):
     assert ui.safe_filename(name) == expected
+
+
+class StubAssistant:
+    """Just enough of Assistant for the chat handlers: records what ask_stream was given."""
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.calls = []
+
+    def ask_stream(self, question, viewer, history, context_docs):
+        self.calls.append((question, viewer, list(history), list(context_docs)))
+        yield "部分"
+        yield self.answers.pop(0)
+
+    def chunk(self, chunk_id, viewer=None):
+        return None
+
+    def documents(self, viewer=None):
+        return []
+
+
+def _fn(demo, name):
+    return next(f.fn for f in demo.fns.values() if getattr(f, "name", "") == name)
+
+
+def test_follow_ups_carry_history_and_cited_documents(tmp_path):
+    import gradio as gr
+
+    from assistant.audit import AuditLog
+    from assistant.settings import Settings
+
+    notice = "大模型暂不可用，以下为原文摘录。（timeout）"
+    first = Answer("年休假10天。[1]", (_citation(doc_id="leave"),), False, True, "extractive",
+                   notice=notice)  # fmt: skip
+    second = Answer("国家法定休假日不计入。[1]", (_citation(doc_id="leave2"),), False, True,
+                    "extractive", notice=notice)  # fmt: skip
+    stub = StubAssistant([first, second])
+    audit = AuditLog(tmp_path / "audit.sqlite")
+    demo = ui.create_app(stub, Settings(auth=False), None, audit)
+    respond = _fn(demo, "respond")
+    request = gr.Request(username=None)
+    outs = list(respond("我工作满十年，年假有几天？", [], ui.new_conversation(), request))
+    chat, _, panel, conv, _ = outs[-1]
+    assert any(o[0][-1]["content"] == "部分" for o in outs[:-1])  # the partial text was shown
+    assert stub.calls[0][2:] == ([], [])
+    assert "年休假10天" in chat[-1]["content"] and notice in chat[-1]["content"]
+    assert conv["context"] == ["leave"] and conv["history"] == [
+        ["我工作满十年，年假有几天？", first.text]
+    ]
+    assert audit.get(conv["entries"]["1"])["question"] == "我工作满十年，年假有几天？"
+    outs = list(respond("节假日算吗？", chat, conv, request))
+    chat, _, panel, conv, _ = outs[-1]
+    assert stub.calls[1][2] == [("我工作满十年，年假有几天？", first.text)]
+    assert stub.calls[1][3] == ["leave"]
+    assert notice not in chat[-1]["content"]  # the LLM notice is shown once per conversation
+    assert set(conv["entries"]) == {"1", "3"}
+    cleared = _fn(demo, "new_chat")()
+    assert cleared[0] == [] and cleared[1] == ui.new_conversation()
+
+
+def test_app_builds_in_english(tmp_path):
+    from assistant.audit import AuditLog
+    from assistant.settings import Settings
+
+    demo = ui.create_app(StubAssistant([]), Settings(auth=False, lang="en"), None,
+                         AuditLog(tmp_path / "a.sqlite"))  # fmt: skip
+    assert demo.title == "Policy Q&A"
+    names = {d.api_name for d in demo.fns.values() if d.api_name}
+    assert {"ask", "ask_stream", "feedback", "admin_reingest", "admin_upload"} <= names
+
+
+def test_serve_refuses_to_start_with_login_but_no_users(tmp_path, capsys):
+    from assistant.settings import Settings
+
+    with pytest.raises(SystemExit) as exc:
+        ui.serve(Settings(data_dir=tmp_path, source_dir=tmp_path / "src", auth=True))
+    assert exc.value.code != 0
+    assert "policyqa users add NAME --role admin" in capsys.readouterr().err
 
 
 # --- the running app (slow) ---------------------------------------------------------------------
@@ -365,3 +445,23 @@ def test_usage_endpoint_returns_plots(served):
     questions, rates, top, never = admin.predict(30, api_name="/admin_usage")
     assert questions and rates and top
     assert "职工带薪年休假条例" in str(top)
+
+
+@pytest.mark.slow
+def test_serve_ingests_first_then_launches(tmp_path, monkeypatch, capsys):
+    import gradio as gr
+
+    from assistant.settings import load_settings
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "值班规定.md").write_text("# 值班规定\n\n第一条 节假日实行领导带班制度。\n", "utf-8")
+    settings = load_settings(env={}, source_dir=src, data_dir=tmp_path / "data", model=MODEL,
+                             threads=1, auth=False)  # fmt: skip
+    launched = {}
+    monkeypatch.setattr(gr.Blocks, "launch", lambda self, **kw: launched.update(kw))
+    ui.serve(settings)
+    assert (settings.index_path / "CURRENT").is_file()
+    assert "auth" not in launched and launched["server_port"] == settings.port
+    assert launched["share"] is False
+    assert "正在导入" in capsys.readouterr().err
