@@ -175,9 +175,10 @@ def ask(ctx, question, index_dir, queries, groups, user, as_json) -> None:
 @click.option("--failures", type=click.Path(path_type=Path), default=Path("eval-failures.json"),
               show_default=True, help="Where per-question failures are written.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--answers", is_flag=True, help="Also answer each question and check its citations.")
 @click.pass_context
 @handled
-def evaluate(ctx, index_dir, queries, k, failures, as_json) -> None:
+def evaluate(ctx, index_dir, queries, k, failures, as_json, answers) -> None:
     """Recall@5/@10, Hit@5, MRR@10, refusal rates on a gold-labelled JSONL file."""
     from .evaluation import evaluate as run_eval
     from .evaluation import read_queries
@@ -185,7 +186,8 @@ def evaluate(ctx, index_dir, queries, k, failures, as_json) -> None:
 
     s = _settings(ctx, index_dir=index_dir)
     service = Assistant(s)
-    report = run_eval(read_queries(queries), lambda q: service.search(q, k), k)
+    report = run_eval(read_queries(queries), lambda q: service.search(q, k), k,
+                      service.ask if answers else None)  # fmt: skip
     failures.write_text(json.dumps(report.failures, ensure_ascii=False, indent=1), "utf-8")
     if as_json:
         _out(report.to_json())

@@ -15,7 +15,7 @@ from pathlib import Path
 from ingest.errors import PolicyQAError
 
 from .citations import normalise_title
-from .records import Hit
+from .records import Answer, Hit
 from .retrieval import SearchResult
 
 
@@ -36,6 +36,7 @@ class EvalReport:
     mrr10: float = 0.0
     refusal_rate: float = 0.0  # on unanswerable questions
     false_refusal_rate: float = 0.0  # on answerable ones
+    cited_gold_rate: float | None = None  # answers citing a gold article (with --answers)
     failures: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -49,7 +50,8 @@ class EvalReport:
             f"MRR@10 {self.mrr10:.3f}",
             f"refusal rate (unanswerable) {self.refusal_rate:.3f}  "
             f"false-refusal rate (answerable) {self.false_refusal_rate:.3f}",
-        ]
+        ] + ([f"answers citing a gold article {self.cited_gold_rate:.3f}"]
+             if self.cited_gold_rate is not None else [])  # fmt: skip
 
 
 def read_queries(path: Path) -> list[Query]:
@@ -91,8 +93,11 @@ def _recall(hits: list[Hit], gold: set[tuple[str, str]], k: int) -> float:
     return len(found) / len(gold)
 
 
-def evaluate(queries: list[Query], search: Callable[[str], SearchResult], k: int = 10) -> EvalReport:
+def evaluate(queries: list[Query], search: Callable[[str], SearchResult], k: int = 10,
+             answer: Callable[[str], Answer] | None = None) -> EvalReport:  # fmt: skip
+    """Retrieval metrics; with ``answer``, also how often the answer cites a gold article."""
     rep = EvalReport()
+    cited = 0
     sums = {"r5": 0.0, "r10": 0.0, "h5": 0.0, "mrr": 0.0, "refused": 0, "false_refused": 0}
     for q in queries:
         if q.gold is None:
@@ -115,6 +120,11 @@ def evaluate(queries: list[Query], search: Callable[[str], SearchResult], k: int
         sums["h5"] += rank is not None and rank <= 5
         sums["mrr"] += 1.0 / rank if rank else 0.0
         sums["false_refused"] += not result.relevant
+        if answer is not None:
+            got = answer(q.question)
+            cited += any(c.articles and (normalise_title(c.title), a) in
+                         {(normalise_title(t), ga) for t, ga in gold}
+                         for c in got.citations for a in c.articles)  # fmt: skip
         if rank is None or rank > 5 or not result.relevant:
             rep.failures.append({"id": q.id, "question": q.question, "gold": [list(g) for g in gold],
                                  "rank": rank, "refused": not result.relevant,
@@ -124,6 +134,8 @@ def evaluate(queries: list[Query], search: Callable[[str], SearchResult], k: int
         rep.recall5, rep.recall10 = sums["r5"] / n, sums["r10"] / n
         rep.hit5, rep.mrr10 = sums["h5"] / n, sums["mrr"] / n
         rep.false_refusal_rate = sums["false_refused"] / n
+        if answer is not None:
+            rep.cited_gold_rate = cited / n
     if rep.n_unanswerable:
         rep.refusal_rate = sums["refused"] / rep.n_unanswerable
     return rep
