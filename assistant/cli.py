@@ -150,12 +150,19 @@ def search(ctx, question, index_dir, queries, groups, user, k) -> None:
 @handled
 def ask(ctx, question, index_dir, queries, groups, user, as_json) -> None:
     """Answer QUESTION (or each line of --queries) with cited sources."""
+    import time
+
+    from .audit import AuditLog
     from .service import Assistant
 
     s = _settings(ctx, index_dir=index_dir)
     service, viewer = Assistant(s), _viewer(s, groups, user)
+    log = AuditLog(s.data_dir / "audit.sqlite")
     for q in _questions(question, queries):
+        started = time.perf_counter()
         answer = service.ask(q.question, viewer)
+        log.record(viewer.name, q.question, answer,
+                   (time.perf_counter() - started) * 1000, tuple(viewer.groups or ()))  # fmt: skip
         if as_json:
             _out({"id": q.id, **answer.to_json()})
             continue

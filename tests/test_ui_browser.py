@@ -142,8 +142,9 @@ def test_admin_asks_sees_citation_and_opens_the_source(served, browser):
         bot = page.locator("#pq-chat .message.bot").last.inner_text()
         assert "[1]" in bot
         s.shot("ui-chat.png")
-        page.locator("#pq-chat .message.bot").last.hover()  # show the question too:
-        page.mouse.wheel(0, -5000)  # scroll the conversation back up, as a reader would
+        page.evaluate(  # show the question too: scroll the conversation back to its top
+            "() => document.querySelectorAll('#pq-chat .bubble-wrap').forEach(e => e.scrollTop = 0)"
+        )
         page.wait_for_timeout(500)
         chat_shot = s.shot("ui-chat-answer.png")
         # the source viewer opens at the passage
