@@ -254,9 +254,11 @@ class Retriever:
         return None
 
 
-_FOLLOW_UP = re.compile(r"^(那|那么|如果|要是|还有|另外|其他|此外|同样|这种|这个|该|它|其)")
+_FOLLOW_UP = re.compile(r"^(那|那么|那如果|如果是|要是|还有|另外|此外|同样|这种|这个|这样|该|它|其|他|她)")
 
 
 def looks_like_follow_up(question: str) -> bool:
-    return len(question) <= 30 or bool(_FOLLOW_UP.match(question))
+    """"那事业单位呢？", "还有呢", "第五条呢" — a question leaning on the previous turn."""
+    q = question.strip()
+    return bool(_FOLLOW_UP.match(q)) or len(q) <= 6 or q.endswith(("呢？", "呢?", "呢"))
 

@@ -235,15 +235,13 @@ def build_app(tmp: Path, cache: Path, *, llm_url: str = "", model: str = MODEL):
 
     src, data = tmp / "src", tmp / "data"
     src.mkdir()
-    data.mkdir()
-    (cache / "models").mkdir(exist_ok=True)
-    (data / "models").symlink_to(cache / "models", target_is_directory=True)
     for name in FILES:
         shutil.copy(CORPUS / name, src / name)
     (src / "网页转义测试规定.md").write_text(XSS_DOC, encoding="utf-8")
     (src / "财务保密规定.md").write_text(SECRET_DOC, encoding="utf-8")
     settings = load_settings(
-        env={}, source_dir=src, data_dir=data, model=model, threads=1, gate=0.0,
+        env={}, source_dir=src, data_dir=data, models_dir=cache / "models", model=model,
+        threads=1, gate=0.0,
         llm_base_url=llm_url or None, llm_model="fake-model" if llm_url else None,
         llm_timeout=10.0,
     )  # fmt: skip

@@ -142,10 +142,17 @@ def test_admin_asks_sees_citation_and_opens_the_source(served, browser):
         bot = page.locator("#pq-chat .message.bot").last.inner_text()
         assert "[1]" in bot
         s.shot("ui-chat.png")
-        page.evaluate(  # show the question too: scroll the conversation back to its top
-            "() => document.querySelectorAll('#pq-chat .bubble-wrap').forEach(e => e.scrollTop = 0)"
-        )
-        page.wait_for_timeout(500)
+        for _ in range(10):  # show the question too: scroll the conversation back to its top
+            page.wait_for_timeout(300)  # (after the chat's own smooth scroll has finished)
+            top = page.evaluate(
+                "() => Math.max(0, ...Array.from(document.querySelectorAll('#pq-chat .bubble-wrap'),"
+                " e => { e.scrollTop = 0; return e.scrollTop; }))"
+            )
+            page.wait_for_timeout(300)
+            if top == 0 and page.evaluate(
+                "() => document.querySelector('#pq-chat .bubble-wrap')?.scrollTop === 0"
+            ):
+                break
         chat_shot = s.shot("ui-chat-answer.png")
         # the source viewer opens at the passage
         card.locator(".pq-open").click()
