@@ -41,7 +41,7 @@ class RetrievalConfig:
     rrf_k: int = 60
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
-    doc_weight: float = 0.5  # weight of the document-level signal (sum of the doc's chunk RRF)
+    doc_weight: float = 0.0  # document-level signal (sum of its chunks RRF); 0: measured to hurt
     mention_boost: float = 0.02  # added for chunks of a regulation the question names
     # Relevance gate: best dense cosine, plus a small bonus when dense and BM25 agree on one of
     # the top hits (both rank it within ``agree_rank``), must reach ``gate``. None = the value
