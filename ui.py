@@ -30,7 +30,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +40,7 @@ import pandas as pd
 from assistant.records import Answer, Citation
 from assistant.service import Assistant, Viewer
 from assistant.settings import Settings, load_settings
+from assistant.users import User
 from ingest.errors import IndexBusy, PolicyQAError
 
 if TYPE_CHECKING:
@@ -549,21 +549,6 @@ def _inside(path: Path, folder: Path) -> bool:
 # --- the app ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Person:
-    name: str
-    role: str  # "staff" | "admin"
-    groups: tuple[str, ...] = ()
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-    @property
-    def viewer(self) -> Viewer:
-        return Viewer(self.name, None if self.is_admin else frozenset(self.groups))
-
-
 def new_conversation() -> dict:
     return {"history": [], "context": [], "entries": {}, "notices": [], "rated": None}
 
@@ -626,16 +611,16 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
 
     # --- identity ---
 
-    def person(request: gr.Request | None) -> Person:
+    def person(request: gr.Request | None) -> User:
         if users is None:
-            return Person("local", "admin")
+            return User("local", "admin")
         name = getattr(request, "username", None) if request is not None else None
         user = users.get(name) if name else None
         if user is None:
             raise gr.Error(t["not_logged_in"])
-        return Person(user.name, user.role, tuple(user.groups))
+        return user
 
-    def admin(request: gr.Request | None) -> Person:
+    def admin(request: gr.Request | None) -> User:
         who = person(request)
         if not who.is_admin:
             raise gr.Error(t["forbidden"])
@@ -643,12 +628,12 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
 
     # --- asking ---
 
-    def run_question(who: Person, question: str, history: Sequence[tuple[str, str]],
+    def run_question(who: User, question: str, history: Sequence[tuple[str, str]],
                      context: Sequence[str]) -> Iterator[str | tuple[Answer, str]]:  # fmt: skip
         """Partial texts, then (final Answer, audit entry id)."""
         started = time.monotonic()
         final: Answer | None = None
-        for item in assistant.ask_stream(question, who.viewer, history, context):
+        for item in assistant.ask_stream(question, Viewer.of(who), history, context):
             if isinstance(item, Answer):
                 final = item
             else:
@@ -658,16 +643,16 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
         entry = audit.record(who.name, question, final, latency, groups=who.groups)
         yield final, entry
 
-    def passages_for(answer: Answer, who: Person) -> dict[str, Chunk | None]:
-        return {c.chunk_id: assistant.chunk(c.chunk_id, who.viewer) for c in answer.citations}
+    def passages_for(answer: Answer, who: User) -> dict[str, Chunk | None]:
+        return {c.chunk_id: assistant.chunk(c.chunk_id, Viewer.of(who)) for c in answer.citations}
 
-    def suggestions_for(answer: Answer, who: Person) -> list[tuple[str, str]]:
+    def suggestions_for(answer: Answer, who: User) -> list[tuple[str, str]]:
         if not answer.suggestions:
             return []
-        by_title = {d.title: d.id for d in assistant.documents(who.viewer)}
+        by_title = {d.title: d.id for d in assistant.documents(Viewer.of(who))}
         return [(title, by_title.get(title, "")) for title in answer.suggestions]
 
-    def sources_html(answer: Answer | None, who: Person) -> str:
+    def sources_html(answer: Answer | None, who: User) -> str:
         if answer is None:
             return render_sources(None, {}, [], t)
         return render_sources(answer, passages_for(answer, who), suggestions_for(answer, who), t)
@@ -744,12 +729,12 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
         who = person(request)
         data = getattr(evt, "_data", None) or {}
         doc_id, chunk_id = str(data.get("doc_id") or ""), str(data.get("chunk_id") or "")
-        found = assistant.document(doc_id, who.viewer) if doc_id else None
+        found = assistant.document(doc_id, Viewer.of(who)) if doc_id else None
         if found is None:
             body = f'<div class="pq-refusal">{esc(t["doc_unavailable"])}</div>'
             return gr.update(visible=True), body
         info, text = found
-        chunk = assistant.chunk(chunk_id, who.viewer) if chunk_id else None
+        chunk = assistant.chunk(chunk_id, Viewer.of(who)) if chunk_id else None
         return gr.update(visible=True), render_document(info, text, chunk, t)
 
     # --- API endpoints ---

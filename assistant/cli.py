@@ -96,7 +96,7 @@ def _viewer(s: Settings, groups: str | None, user: str | None):
         found = UserStore(s.data_dir / "users.json").get(user)
         if found is None:
             raise PolicyQAError(f"用户不存在：{user} / no such user: {user}")
-        return Viewer(found.name, None if found.role == "admin" else frozenset(found.groups))
+        return Viewer.of(found)
     if groups is not None:
         return Viewer("cli", frozenset(parse_groups(groups)))
     return Viewer("cli", None)

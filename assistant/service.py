@@ -39,6 +39,12 @@ class Viewer:
     def admin(cls, name: str = "admin") -> Viewer:
         return cls(name, None)
 
+    @classmethod
+    def of(cls, user) -> Viewer:
+        """A logged-in user: admins read everything, others unlabelled documents and their
+        groups' documents."""
+        return cls(user.name, None if user.role == "admin" else frozenset(user.groups))
+
 
 def model_for(embedder_name: str) -> str:
     """The --model value that reproduces the embedder recorded in a manifest."""
