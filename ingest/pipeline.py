@@ -46,7 +46,7 @@ class IngestOptions:
     max_bytes: int = 50 * 1024 * 1024
     full: bool = False
     quiet: bool = False
-    batch_size: int = 32
+    batch_size: int = 4
     threads: int = 0
 
 
