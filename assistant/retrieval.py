@@ -22,7 +22,6 @@ import numpy as np
 from ingest.access import can_read
 from ingest.embedding import Embedder
 from ingest.index import Generation
-from ingest.records import Chunk
 from ingest.terms import query_terms
 
 from .citations import (
@@ -246,12 +245,6 @@ class Retriever:
         gate_score = top_sim + (cfg.agree_bonus if agree <= cfg.agree_rank else 0.0)
         relevant = bool(exact) or gate_score >= self.gate
         return SearchResult(tuple(hits), relevant, top_sim, gate_score, tuple(mentioned))
-
-    def chunk(self, chunk_id: str, groups: frozenset[str] | None = None) -> Chunk | None:
-        for c in self.gen.chunks:
-            if c.id == chunk_id and can_read(c.groups, groups):
-                return c
-        return None
 
 
 _FOLLOW_UP = re.compile(r"^(那|那么|那如果|如果是|要是|还有|另外|此外|同样|这种|这个|这样|该|它|其|他|她)")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.access import can_read
-from ingest.embedding import Embedder, load_embedder
+from ingest.embedding import Embedder, embedder_name, load_embedder
 from ingest.errors import IndexBusy, PolicyQAError
 from ingest.index import DocumentInfo, Generation, current_generation, lock_holder, open_current
 from ingest.pipeline import IngestOptions, Progress, run_ingest
@@ -72,7 +72,6 @@ class Assistant:
         self._swap = threading.Lock()
         self._ingesting = threading.Lock()
         self._llm = None
-        self._llm_failed_notice_shown = False
         self.config = RetrievalConfig(
             rrf_k=settings.rrf_k, dense_weight=settings.dense_weight,
             bm25_weight=settings.bm25_weight,
@@ -123,12 +122,9 @@ class Assistant:
                 max_bytes=int(s.max_file_mb * 1024 * 1024), full=full, quiet=True,
                 batch_size=s.batch_size, threads=s.threads,
             )  # fmt: skip
-            emb = self._embedder if self._embedder is not None else None
-            if emb is not None and self.has_index():
-                from ingest.embedding import embedder_name
-
-                if embedder_name(s.model) != emb.name:
-                    emb = None
+            emb = self._embedder
+            if emb is not None and emb.name != embedder_name(s.model):
+                emb = None  # the index is being rebuilt with another model
             report = run_ingest(s.source_dir, self.index_dir, options, embedder=emb,
                                 progress=progress)  # fmt: skip
             if self.has_index():

@@ -22,7 +22,7 @@ def test_extractive_answer_quotes_the_article_verbatim(office):
     assert first.n == 1 and first.articles == ("第三条",) and first.source.endswith(".md")
     assert "已满10年不满20年的，年休假10天" in first.quote
     assert first.quote in answer.text  # quoted verbatim
-    chunk = office.retriever().chunk(first.chunk_id)
+    chunk = office.chunk(first.chunk_id)
     assert first.quote in chunk.text and "[1]" in answer.text
 
 
