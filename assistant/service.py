@@ -234,7 +234,11 @@ class Assistant:
     def status(self) -> dict:
         if not self.has_index():
             return {"index": str(self.index_dir), "ready": False, "ingest_running": self.ingest_running()}
-        gen = self.retriever().gen
+        loaded = self._retriever
+        current = current_generation(self.index_dir)
+        # status never loads the embedder: a loaded, current generation or a fresh read
+        gen = loaded.gen if loaded is not None and loaded.gen.name == current else open_current(
+            self.index_dir)  # fmt: skip
         report = gen.report
         from ingest.index import read_last_report
 
