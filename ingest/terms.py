@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import unicodedata
 from functools import lru_cache
 from importlib import resources
@@ -71,7 +72,7 @@ def terms(text: str) -> list[str]:
         token = token.strip()
         if not token or token in stop or not _KEEP.search(token) or _ARTICLE_TERM.match(token):
             continue
-        out.append(token)
+        out.append(sys.intern(token))  # one copy per distinct term across 60k chunks
     return out
 
 
