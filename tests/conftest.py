@@ -115,8 +115,8 @@ def office_index(tmp_path_factory, builtin) -> Path:
 def make_settings(tmp_path: Path, index: Path, **overrides):
     from assistant.settings import load_settings
 
-    return load_settings(env={}, source_dir=CORPUS_DIR, data_dir=tmp_path / "data",
-                         index_dir=index, **overrides)  # fmt: skip
+    values = {"source_dir": CORPUS_DIR, "data_dir": tmp_path / "data", "index_dir": index}
+    return load_settings(env={}, **{**values, **overrides})
 
 
 @pytest.fixture
