@@ -71,11 +71,21 @@ def test_group_members_get_their_documents(service):
     assert FIN_PHRASE in admin.hits[0].chunk.text
 
 
-def test_unauthorised_exact_citation_looks_like_no_document(service):
-    staff = service.ask(HR_Q, STAFF)
-    nothing = service.ask("《内部不存在细则》第一条 干部多久轮岗一次？", STAFF)
-    assert not leaked(staff.to_json())
-    assert staff.refused == nothing.refused
+def test_unauthorised_question_is_answered_as_if_the_document_did_not_exist(
+    service, restricted, tmp_path, builtin
+):
+    src, _ = restricted
+    without = tmp_path / "without"
+    shutil.copytree(src, without, ignore=shutil.ignore_patterns("人事"))
+    run_ingest(without, tmp_path / "ix", IngestOptions(quiet=True), embedder=builtin)
+    other = Assistant(make_settings(tmp_path, tmp_path / "ix", source_dir=without),
+                      embedder=builtin)  # fmt: skip
+    for question in (HR_Q, "干部多久轮岗一次？"):
+        staff = service.ask(question, STAFF)
+        assert not leaked(staff.to_json())
+        absent = other.ask(question, STAFF)
+        assert staff.refused == absent.refused
+        assert [c.chunk_id for c in staff.citations] == [c.chunk_id for c in absent.citations]
 
 
 def test_source_viewer_and_passages_obey_groups(service):
