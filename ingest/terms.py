@@ -46,7 +46,7 @@ def synonyms() -> dict[str, tuple[str, ...]]:
     return table
 
 
-TERMS_CODE_VERSION = 1
+TERMS_CODE_VERSION = 2
 
 
 @lru_cache(maxsize=1)
@@ -60,8 +60,22 @@ def fingerprint() -> str:
     return h.hexdigest()[:16]
 
 
+_CN_COUNT = re.compile(r"(?<![第零〇一二两三四五六七八九十百千])([一二两三四五六七八九十百千]+)(?=[年月日天周岁倍次元%％]|个月|个工作日|小时|周岁)")
+
+
+def _arabic(m: re.Match) -> str:
+    from .chunking import cn_to_int
+
+    try:
+        return str(cn_to_int(m.group(1)))
+    except ValueError:
+        return m.group(0)
+
+
 def normalise(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).lower()
+    """NFKC, lower case, and counted Chinese numerals as digits (十年 -> 10年, 两个月 -> 2个月),
+    so a colloquial question matches a statute written either way. Ordinals (第十条) stay."""
+    return _CN_COUNT.sub(_arabic, unicodedata.normalize("NFKC", text).lower())
 
 
 def terms(text: str) -> list[str]:
