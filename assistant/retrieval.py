@@ -104,18 +104,12 @@ class Retriever:
             out.update({d: winner for date, d in versions if date < newest})
         return out
 
-    def _allowed(self, groups: frozenset[str] | None, question: str,
-                 docs: Sequence[str] = ()) -> np.ndarray:  # fmt: skip
-        allowed = np.ones(self.n, dtype=bool)
-        if groups is not None and self.restricted.any():
-            allowed &= self._group_mask(groups)
+    def _allowed(self, groups: frozenset[str] | None, question: str) -> np.ndarray:
+        """Rows this search may rank: readable by ``groups``, not a superseded version."""
+        allowed = (self._group_mask(groups) if groups is not None and self.restricted.any()
+                   else np.ones(self.n, dtype=bool)).copy()  # fmt: skip
         for doc_id in self._hidden_versions(question):
             allowed[self.rows_of_doc[doc_id]] = False
-        if docs:
-            focus = np.zeros(self.n, dtype=bool)
-            for doc_id in docs:
-                focus[self.rows_of_doc[doc_id]] = True
-            allowed &= focus
         return allowed
 
     def _group_mask(self, groups: frozenset[str]) -> np.ndarray:
