@@ -21,6 +21,7 @@ from .retrieval import SearchResult
 
 NOT_FOUND = "现有制度文件中未找到依据。"
 MAX_CITED = 3
+RUNNER_UP = 0.8  # a runner-up is quoted too when its fused score is within 20% of the best
 _SENTENCE = re.compile(r"[^。；！？\n]+[。；！？]?")
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 
@@ -85,7 +86,7 @@ def _chosen(result: SearchResult) -> list[Hit]:
     chosen, seen = [hits[0]], {(hits[0].chunk.doc_id, hits[0].chunk.articles)}
     for h in hits[1:6]:
         key = (h.chunk.doc_id, h.chunk.articles)
-        if key not in seen and h.score >= 0.85 * top and len(chosen) < MAX_CITED:
+        if key not in seen and h.score >= RUNNER_UP * top and len(chosen) < MAX_CITED:
             chosen.append(h)
             seen.add(key)
     return chosen

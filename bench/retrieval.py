@@ -57,6 +57,12 @@ def percentile(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
+def _value(key: str, text: str):
+    """A --set value typed like the RetrievalConfig field it overrides."""
+    kind = type(getattr(RetrievalConfig(), key))
+    return text if kind is str else int(text) if kind is int else float(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--index", type=Path, required=True)
@@ -70,8 +76,7 @@ def main() -> None:
 
     gen = open_current(args.index)
     embedder = CachedEmbedder(load_embedder(model_for(gen.embedder["name"]), args.models_dir))
-    overrides = {k: (int(v) if k in ("candidates", "rrf_k", "agree_rank") else float(v))
-                 for k, v in (s.split("=", 1) for s in args.set)}  # fmt: skip
+    overrides = {k: _value(k, v) for k, v in (s.split("=", 1) for s in args.set)}
     queries = read_queries(args.queries)
     base = Retriever(gen, embedder, replace(RetrievalConfig(), **overrides))
     results = {}
