@@ -46,7 +46,9 @@ def _settings(ctx: click.Context, **overrides) -> Settings:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", type=click.Path(path_type=Path), help="policyqa.toml to read.")
-@click.option("--data-dir", type=click.Path(path_type=Path), help="Data folder (POLICYQA_DATA_DIR).")
+@click.option(
+    "--data-dir", type=click.Path(path_type=Path), help="Data folder (POLICYQA_DATA_DIR)."
+)
 @click.pass_context
 def main(ctx: click.Context, config: Path | None, data_dir: Path | None) -> None:
     """policyqa: cited answers from regulations and procedure manuals / 制度问答助手."""
@@ -112,8 +114,11 @@ def _questions(question: str | None, queries: Path | None):
 
 _COMMON = [
     click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder."),
-    click.option("--queries", type=click.Path(path_type=Path, exists=True),
-                 help="JSONL file of {\"id\", \"question\"} lines."),  # fmt: skip
+    click.option(
+        "--queries",
+        type=click.Path(path_type=Path, exists=True),
+        help='JSONL file of {"id", "question"} lines.',
+    ),  # fmt: skip
     click.option("--groups", help="Act as a user in these groups (comma-separated)."),
     click.option("--user", help="Act as this user (their groups; admins see everything)."),
 ]
@@ -266,7 +271,9 @@ def users() -> None:
 def users_add(ctx, name, role, groups) -> None:
     store = _users(ctx)
     user = store.add(name, _password(), role=role, groups=groups)
-    click.echo(f"已添加用户 / added user {user.name} ({user.role}; groups: {','.join(user.groups) or '-'})")
+    click.echo(
+        f"已添加用户 / added user {user.name} ({user.role}; groups: {','.join(user.groups) or '-'})"
+    )
 
 
 @users.command("passwd")

@@ -78,7 +78,9 @@ def read_queries(path: Path) -> list[Query]:
 
 
 def matches(hit: Hit, title: str, article: str) -> bool:
-    return normalise_title(hit.chunk.title) == normalise_title(title) and article in hit.chunk.articles
+    return (
+        normalise_title(hit.chunk.title) == normalise_title(title) and article in hit.chunk.articles
+    )
 
 
 def _first_match_rank(hits: Iterable[Hit], gold: set[tuple[str, str]], k: int) -> int | None:

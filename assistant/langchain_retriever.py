@@ -34,8 +34,11 @@ class PolicyRetriever(BaseRetriever):
         return [
             Document(
                 page_content=h.chunk.text,
-                metadata={**{k: v for k, v in h.to_json().items() if k != "text"},
-                          "chunk_id": h.chunk.id, "doc_id": h.chunk.doc_id},  # fmt: skip
+                metadata={
+                    **{k: v for k, v in h.to_json().items() if k != "text"},
+                    "chunk_id": h.chunk.id,
+                    "doc_id": h.chunk.doc_id,
+                },  # fmt: skip
             )
             for h in result.hits
         ]

@@ -150,7 +150,9 @@ class Retriever:
 
     # --- the retrievers ------------------------------------------------------------------------
 
-    def dense(self, query_vec: np.ndarray, allowed: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def dense(
+        self, query_vec: np.ndarray, allowed: np.ndarray, k: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         import faiss
 
         k = min(k, int(allowed.sum()))
@@ -187,7 +189,9 @@ class Retriever:
         docs = np.unique(self.doc_of[allowed])
         return {self.titles[self.doc_ids[i]] for i in docs}
 
-    def exact(self, question: str, allowed: np.ndarray, context_docs: Sequence[str] = ()) -> list[int]:
+    def exact(
+        self, question: str, allowed: np.ndarray, context_docs: Sequence[str] = ()
+    ) -> list[int]:
         """Rows of articles the question cites explicitly (《X》第N条 / X第N条 / 第N条 with a
         document in context)."""
         titles = self._readable_titles(allowed)
@@ -233,7 +237,7 @@ class Retriever:
         dense = self._vectors[rows] @ qvec.astype(np.float32)
         sparse = bm25_all[rows] if bm25_all is not None else np.zeros(len(rows), np.float32)
         fused = alpha * _minmax(dense) + beta * _minmax(sparse)
-        return dict(zip(rows.tolist(), fused.tolist()))
+        return dict(zip(rows.tolist(), fused.tolist(), strict=True))
 
     def _scale(self) -> float:
         """Convert an RRF-scale bonus (one list's first rank = 1/(k+1)) to the convex scale."""
@@ -267,8 +271,13 @@ class Retriever:
                 per_doc[int(self.doc_of[r])] += s
             top_doc = max(per_doc.values())
             for r in fused:
-                fused[r] += cfg.doc_weight * per_doc[int(self.doc_of[r])] / top_doc * (
-                    1.0 / (cfg.rrf_k + 1)) * (self._scale() if cfg.fusion == "convex" else 1.0)
+                fused[r] += (
+                    cfg.doc_weight
+                    * per_doc[int(self.doc_of[r])]
+                    / top_doc
+                    * (1.0 / (cfg.rrf_k + 1))
+                    * (self._scale() if cfg.fusion == "convex" else 1.0)
+                )
         mentioned = self.mentioned_docs(question, allowed)
         if not mentioned and context_docs and looks_like_follow_up(question):
             mentioned = [d for d in context_docs if d in self.rows_of_doc]
@@ -301,11 +310,12 @@ def _minmax(values: np.ndarray) -> np.ndarray:
     return (values - low) / (high - low) if high > low else np.zeros_like(values)
 
 
-_FOLLOW_UP = re.compile(r"^(那|那么|那如果|如果是|要是|还有|另外|此外|同样|这种|这个|这样|该|它|其|他|她)")
+_FOLLOW_UP = re.compile(
+    r"^(那|那么|那如果|如果是|要是|还有|另外|此外|同样|这种|这个|这样|该|它|其|他|她)"
+)
 
 
 def looks_like_follow_up(question: str) -> bool:
-    """"那事业单位呢？", "还有呢", "第五条呢" — a question leaning on the previous turn."""
+    """ "那事业单位呢？", "还有呢", "第五条呢" — a question leaning on the previous turn."""
     q = question.strip()
     return bool(_FOLLOW_UP.match(q)) or len(q) <= 6 or q.endswith(("呢？", "呢?", "呢"))
-

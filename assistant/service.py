@@ -191,7 +191,9 @@ class Assistant:
         except LLMError as exc:
             return question, _llm_notice(exc)
 
-    def _llm_answer(self, question: str, result: SearchResult, notice: str) -> Iterator[str | Answer]:
+    def _llm_answer(
+        self, question: str, result: SearchResult, notice: str
+    ) -> Iterator[str | Answer]:
         from .llm import LLMError
 
         given = list(result.hits[:5])
@@ -233,7 +235,11 @@ class Assistant:
 
     def status(self) -> dict:
         if not self.has_index():
-            return {"index": str(self.index_dir), "ready": False, "ingest_running": self.ingest_running()}
+            return {
+                "index": str(self.index_dir),
+                "ready": False,
+                "ingest_running": self.ingest_running(),
+            }
         loaded = self._retriever
         current = current_generation(self.index_dir)
         # status never loads the embedder: a loaded, current generation or a fresh read

@@ -84,7 +84,9 @@ def _coerce(name: str, value: object) -> object:
             return True
         if text in {"0", "false", "no", "off"}:
             return False
-        raise PolicyQAError(f"设置 {name} 需要 true/false，收到 {value!r} / {name} expects true/false")
+        raise PolicyQAError(
+            f"设置 {name} 需要 true/false，收到 {value!r} / {name} expects true/false"
+        )
     try:
         if kind == "int":
             return int(value)

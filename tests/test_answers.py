@@ -91,7 +91,7 @@ def test_llm_answer_streams_and_verifies(llm_office):
     assert isinstance(final, Answer) and final.mode == "llm" and final.verified
     assert final.citations[0].articles == ("第三条",)
     prompt = server.chat_requests[-1].content("user")
-    assert "<passage n=\"1\"" in prompt and "第三条" in prompt
+    assert '<passage n="1"' in prompt and "第三条" in prompt
 
 
 def test_llm_marker_out_of_range_is_removed(llm_office):

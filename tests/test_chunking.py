@@ -13,7 +13,9 @@ from ingest.loaders import load_file
 from ingest.records import Chunk, Document
 
 # a line that opens an article: 第X条 / 第X条之一 followed by whitespace (the corpus style)
-ARTICLE_LINE = re.compile(r"^(第[零〇一二三四五六七八九十百千两]+条(?:之[一二三四五六七八九十]+)?)\s", re.M)
+ARTICLE_LINE = re.compile(
+    r"^(第[零〇一二三四五六七八九十百千两]+条(?:之[一二三四五六七八九十]+)?)\s", re.M
+)
 STARD = SHARED_DATA / "stard" / "corpus"
 OFFICE = SHARED_DATA / "office-regulations"
 
@@ -82,7 +84,9 @@ def test_corpus_regulation_one_chunk_per_article(name):
 
 def test_office_regulations_one_chunk_per_article():
     folder = _need(OFFICE)
-    files = sorted(p for p in folder.glob("*.md") if not p.name.startswith("国务院关于国家行政机关"))
+    files = sorted(
+        p for p in folder.glob("*.md") if not p.name.startswith("国务院关于国家行政机关")
+    )
     assert len(files) >= 40
     for path in files:
         doc, chunks = _chunks(path)
@@ -297,7 +301,13 @@ def test_sample_pdf_article_across_pages():
     doc = load_file(FORMATS_DIR / "sample.pdf", FORMATS_DIR)
     chunks = chunk_document(doc)
     pages = {c.articles[0]: c.pages for c in chunks if c.articles}
-    assert pages == {"第一条": (1,), "第二条": (1,), "第三条": (2,), "第四条": (2, 3), "第五条": (3,)}
+    assert pages == {
+        "第一条": (1,),
+        "第二条": (1,),
+        "第三条": (2,),
+        "第四条": (2, 3),
+        "第五条": (3,),
+    }
 
 
 # --- numerals -------------------------------------------------------------------------------------

@@ -81,7 +81,9 @@ class Child:
                 line = self.lines.get(timeout=0.05)
             except queue.Empty:
                 if self.proc.poll() is not None and self.lines.empty():
-                    raise AssertionError(f"child exited ({self.proc.returncode}) before {prefix!r}") from None
+                    raise AssertionError(
+                        f"child exited ({self.proc.returncode}) before {prefix!r}"
+                    ) from None
                 continue
             if line.startswith(prefix):
                 return line

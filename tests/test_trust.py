@@ -138,7 +138,9 @@ def test_answers_stay_whole_while_the_index_is_replaced(tmp_path, builtin):
         while not stop.is_set():
             try:
                 quote = service.ask(question).citations[0].quote
-                seen.append("new" if "年休假6天" in quote else "old" if "年休假5天" in quote else "?")
+                seen.append(
+                    "new" if "年休假6天" in quote else "old" if "年休假5天" in quote else "?"
+                )
             except Exception as exc:  # noqa: BLE001 - the test records any failure
                 errors.append(repr(exc))
 
