@@ -90,7 +90,7 @@ def main() -> None:
     parser.add_argument("--index", type=Path, help="index folder (default: a temp folder)")
     parser.add_argument("--model", default="builtin")
     parser.add_argument("--models-dir", type=Path, default=ROOT / ".policyqa" / "models")
-    parser.add_argument("--raw-sample", type=int, default=600)
+    parser.add_argument("--raw-sample", type=int, default=3000)
     parser.add_argument("--gold-subset", action="store_true")
     parser.add_argument("--no-build", action="store_true", help="only the no-op re-run")
     parser.add_argument("--raw-only", action="store_true", help="only the raw encode speed")

@@ -43,6 +43,20 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
+def release_memory() -> None:
+    """Hand freed heap pages back to the OS (glibc only; a no-op elsewhere).
+
+    Encoding batches of ever-changing shapes leaves the C heap fragmented: without this a
+    full-corpus build grows by hundreds of MB that nothing uses any more.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def _threads(threads: int) -> int:
     return threads if threads > 0 else max(1, os.cpu_count() or 1)
 
@@ -81,8 +95,10 @@ class SentenceTransformerEmbedder:
     ) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         # Sorted by length over the whole call, so batches carry little padding (on 2 cores that
-        # is most of the cost), and encoded in windows so progress is reported as it goes.
-        order = np.argsort([len(t) for t in texts], kind="stable")
+        # is most of the cost), longest first, so the largest buffers are allocated once at the
+        # start and reused (ascending order grew the heap with every new shape), and encoded in
+        # windows so progress is reported as it goes and freed memory is returned.
+        order = np.argsort([-len(t) for t in texts], kind="stable")
         step = max(64, self.batch_size * 16)
         for begin in range(0, len(order), step):
             rows = order[begin : begin + step]
@@ -90,6 +106,7 @@ class SentenceTransformerEmbedder:
                 [texts[i] for i in rows], batch_size=self.batch_size, normalize_embeddings=True,
                 convert_to_numpy=True, show_progress_bar=False,
             )  # fmt: skip
+            release_memory()
             if progress:
                 progress(len(rows))
         return out

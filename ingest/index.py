@@ -103,6 +103,7 @@ def write_generation(index_dir: Path, *, documents: Sequence[tuple[Document | Do
     if len(vectors):
         flat.add(vectors)
     faiss.write_index(flat, str(tmp / "faiss.index"))
+    del flat  # a second copy of the vectors
     bm25 = bm25s.BM25(k1=1.2, b=0.75)
     bm25.index([list(t) or [""] for t in terms] or [[""]], show_progress=False)
     bm25.save(str(tmp / "bm25"), show_progress=False)

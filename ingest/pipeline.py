@@ -7,6 +7,7 @@ corpus publishes nothing and never loads the model.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import time
@@ -19,7 +20,7 @@ import numpy as np
 
 from .access import ACCESS_FILE, AccessRules
 from .chunking import chunk_document
-from .embedding import Embedder, embedder_name, load_embedder
+from .embedding import Embedder, embedder_name, load_embedder, release_memory
 from .errors import IndexIncompatible, LoadError
 from .index import (
     Generation,
@@ -193,27 +194,24 @@ def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Em
     if retokenise:  # the tokeniser changed: new BM25 terms, same vectors
         terms = [bm25_terms(c.embedding_text()) for c in chunks]
     new_chunks, new_docs = _chunk_fresh(fresh, rules, options.chunk_size)
+    dim = _dim(embedder, old)
     embed_started = time.perf_counter()
     if new_chunks:
-        if embedder is None:
-            embedder = load_embedder(options.model, options.models_dir, batch_size=options.batch_size,
-                                     threads=options.threads, quiet=options.quiet)  # fmt: skip
-        bar, update = _progress_bar(options.quiet, len(new_chunks), progress)
-        with bar:
-            new_vectors = embedder.embed_documents([c.embedding_text() for c in new_chunks], update)
+        new_vectors, dim = _embed(new_chunks, embedder, options, progress)
         new_terms = [bm25_terms(c.embedding_text()) for c in new_chunks]
     else:
-        new_vectors, new_terms = np.zeros((0, _dim(embedder, old)), np.float32), []
+        new_vectors, new_terms = np.zeros((0, dim), np.float32), []
     embed_seconds = time.perf_counter() - embed_started
     all_vectors = np.vstack([v for v in (*vectors, new_vectors) if len(v)]) if (
-        vectors or len(new_vectors)) else np.zeros((0, _dim(embedder, old)), np.float32)  # fmt: skip
+        vectors or len(new_vectors)) else np.zeros((0, dim), np.float32)  # fmt: skip
+    del vectors, new_vectors
     all_chunks, all_terms, all_docs = chunks + new_chunks, terms + new_terms, docs + new_docs
     report = _report(ingested, unchanged, skipped, removed, relabelled, len(new_chunks),
                      None, started, name, prev, len(all_chunks), len(all_docs), embed_seconds)  # fmt: skip
     manifest = {
         "embedder": {
             "name": name,
-            "dim": int(all_vectors.shape[1]) if all_vectors.size else _dim(embedder, old),
+            "dim": int(all_vectors.shape[1]) if all_vectors.size else dim,
         },  # fmt: skip
         "chunking": _settings_fingerprint(options),
         "terms": terms_fingerprint(),
@@ -235,6 +233,25 @@ def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Em
     gen = write_generation(index_dir, documents=all_docs, chunks=all_chunks, vectors=all_vectors,
                            terms=all_terms, manifest=manifest, report=report)  # fmt: skip
     return replace(report, generation=gen)
+
+
+def _embed(chunks: list[Chunk], embedder: Embedder | None, options: IngestOptions,
+           progress: Progress | None) -> tuple[np.ndarray, int]:  # fmt: skip
+    """Vectors of ``chunks`` (and the model's dimension). A model loaded here is dropped before
+    returning, so the index is written without ~1 GB of model weights still in memory."""
+    own = embedder is None
+    if own:
+        embedder = load_embedder(options.model, options.models_dir, batch_size=options.batch_size,
+                                 threads=options.threads, quiet=options.quiet)  # fmt: skip
+    bar, update = _progress_bar(options.quiet, len(chunks), progress)
+    with bar:
+        vectors = embedder.embed_documents([c.embedding_text() for c in chunks], update)
+    dim = embedder.dim
+    if own:
+        del embedder
+        gc.collect()
+        release_memory()
+    return vectors, dim
 
 
 def _declared(old: Generation | None, info) -> tuple[str, ...]:
