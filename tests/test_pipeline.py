@@ -12,6 +12,7 @@ import pytest
 from conftest import (
     FORMATS_DIR,
     GIFT_RULES,
+    MINILM,
     Built,
     CountingEmbedder,
     copy_files,
@@ -289,3 +290,43 @@ def test_access_labels_change_without_reembedding(small_copy, counting):
     assert report.ingested == (GIFT_RULES,)
     assert proxy.embedded == _n_chunks(built, GIFT_RULES)
     assert groups_by_source()[GIFT_RULES] == {("finance", "legal")}
+
+
+# --- memory: the order of encoding and the model's lifetime ------------------------------------
+
+
+def test_embed_documents_keeps_input_order(minilm):
+    """Texts are encoded longest first (memory), but row i is still the vector of text i."""
+    texts = ["leave", "annual paid leave for staff with ten years of service " * 6, "a b", "x" * 90]
+    together = minilm.embed_documents(texts)
+    alone = np.vstack([minilm.embed_documents([t]) for t in texts])
+    assert together.shape == (4, minilm.dim)
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+def test_a_model_loaded_by_the_run_is_gone_before_the_index_is_written(tmp_path, monkeypatch):
+    """The ~1 GB of model weights must not be alive while FAISS/BM25/SQLite are built."""
+    import gc
+    import weakref
+
+    import ingest.pipeline as pipeline
+
+    refs, alive_at_write = [], []
+    real_load, real_write = pipeline.load_embedder, pipeline.write_generation
+
+    def load(*args, **kwargs):
+        emb = real_load(*args, **kwargs)
+        refs.append(weakref.ref(emb.model))
+        return emb
+
+    def write(*args, **kwargs):
+        gc.collect()
+        alive_at_write.append(refs[0]() is not None)
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "load_embedder", load)
+    monkeypatch.setattr(pipeline, "write_generation", write)
+    source = copy_files(tmp_path / "src", {LEAVE: corpus_file("职工带薪年休假条例")})
+    options = IngestOptions(model=MINILM, models_dir=tmp_path / "models", quiet=True)
+    report = run_ingest(source, tmp_path / "index", options)
+    assert report.chunks_embedded > 0 and refs and alive_at_write == [False]
