@@ -43,6 +43,7 @@ class RetrievalConfig:
     fusion: str = "convex"
     alpha: float = 0.7  # dense share; 0.6-0.8 is a plateau on STARD dev and the office set
     rrf_k: int = 60
+    one_piece_per_article: bool = True  # drop lower-ranked pieces of an already-ranked article
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
     doc_weight: float = 0.0  # document-level signal (sum of its chunks RRF); 0: measured to hurt
@@ -240,6 +241,24 @@ class Retriever:
         fused = alpha * _minmax(dense) + beta * _minmax(sparse)
         return dict(zip(rows.tolist(), fused.tolist(), strict=True))
 
+    def _distinct(self, rows: list[int], exact: list[int]) -> list[int]:
+        """With ``one_piece_per_article``: the best-ranked piece of an article split at its
+        paragraphs stands for it, so one long article does not fill several places."""
+        if not self.config.one_piece_per_article:
+            return rows
+        seen = {self._article_key(r) for r in exact}
+        out = []
+        for r in rows:
+            key = self._article_key(r)
+            if key is None or key not in seen:
+                out.append(r)
+                seen.add(key)
+        return out
+
+    def _article_key(self, row: int) -> tuple[int, tuple[str, ...]] | None:
+        articles = self.gen.chunks[row].articles
+        return (int(self.doc_of[row]), articles) if articles else None
+
     def _scale(self) -> float:
         """Convert an RRF-scale bonus (one list's first rank = 1/(k+1)) to the convex scale."""
         return self.config.rrf_k + 1.0
@@ -291,7 +310,7 @@ class Retriever:
         exact = self.exact(question, allowed, mentioned or context_docs)
         top_sim = float(d_scores[0]) if len(d_scores) else 0.0
         ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
-        order = exact + [r for r, _ in ranked if r not in set(exact)]
+        order = exact + self._distinct([r for r, _ in ranked if r not in set(exact)], exact)
         best = ranked[0][1] if ranked else 1.0
         hits = []
         for r in order[:k]:

@@ -73,6 +73,7 @@ class Assistant:
         self._ingesting = threading.Lock()
         self._llm = None
         self.config = RetrievalConfig(
+            fusion=settings.fusion, alpha=settings.alpha,
             rrf_k=settings.rrf_k, dense_weight=settings.dense_weight,
             bm25_weight=settings.bm25_weight,
             **({"gate": settings.gate} if settings.gate is not None else {}),

@@ -27,6 +27,8 @@ class Settings:
     threads: int = 0  # torch threads for embedding; 0 = number of cores
     # retrieval
     k: int = 10
+    fusion: str = "convex"  # convex (alpha * dense + (1 - alpha) * BM25, normalised) | rrf
+    alpha: float = 0.7
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
     rrf_k: int = 60
@@ -127,4 +129,12 @@ def load_settings(config: Path | None = None, env: dict | None = None, **overrid
     unknown = set(values) - names
     if unknown:
         raise PolicyQAError(f"未知设置 / unknown settings: {', '.join(sorted(unknown))}")
-    return replace(Settings(), **{k: _coerce(k, v) for k, v in values.items()})
+    settings = replace(Settings(), **{k: _coerce(k, v) for k, v in values.items()})
+    if settings.fusion not in ("convex", "rrf"):
+        raise PolicyQAError(f"fusion 只能是 convex 或 rrf，收到 {settings.fusion!r} / "
+                            "fusion must be convex or rrf")  # fmt: skip
+    if not 0.0 <= settings.alpha <= 1.0:
+        raise PolicyQAError(
+            f"alpha 须在 0 到 1 之间，收到 {settings.alpha} / alpha must be in [0, 1]"
+        )
+    return settings

@@ -60,6 +60,8 @@ def percentile(values: list[float], p: float) -> float:
 def _value(key: str, text: str):
     """A --set value typed like the RetrievalConfig field it overrides."""
     kind = type(getattr(RetrievalConfig(), key))
+    if kind is bool:
+        return text.lower() in ("1", "true", "yes")
     return text if kind is str else int(text) if kind is int else float(text)
 
 

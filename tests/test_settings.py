@@ -1,0 +1,44 @@
+"""Settings: defaults < policyqa.toml < POLICYQA_* env < flags, and clear errors for bad values."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.settings import load_settings
+from ingest.errors import PolicyQAError
+
+
+def test_layers_in_order(tmp_path):
+    toml = tmp_path / "policyqa.toml"
+    toml.write_text('fusion = "rrf"\nalpha = 0.5\nk = 7\n', encoding="utf-8")
+    s = load_settings(toml, env={})
+    assert (s.fusion, s.alpha, s.k) == ("rrf", 0.5, 7)
+    s = load_settings(toml, env={"POLICYQA_ALPHA": "0.6", "POLICYQA_FUSION": "convex"})
+    assert (s.fusion, s.alpha, s.k) == ("convex", 0.6, 7)
+    assert load_settings(toml, env={"POLICYQA_K": "9"}, k=3).k == 3
+
+
+def test_defaults():
+    s = load_settings(env={})
+    assert (s.fusion, s.alpha, s.model, s.batch_size) == ("convex", 0.7, "builtin", 4)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"POLICYQA_FUSION": "sum"}, "fusion must be convex or rrf"),
+        ({"POLICYQA_ALPHA": "1.5"}, "alpha must be in [0, 1]"),
+        ({"POLICYQA_ALPHA": "high"}, "invalid value for alpha"),
+    ],
+)
+def test_bad_values_are_clear_errors(env, message):
+    with pytest.raises(PolicyQAError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_settings(env=env)
+
+
+def test_unknown_setting_in_toml_is_ignored_but_unknown_flag_is_an_error(tmp_path):
+    toml = tmp_path / "policyqa.toml"
+    toml.write_text("nonsense = 1\n", encoding="utf-8")
+    assert load_settings(toml, env={}).fusion == "convex"
+    with pytest.raises(PolicyQAError, match="unknown settings"):
+        load_settings(env={}, nonsense=1)
