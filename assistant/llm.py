@@ -109,6 +109,50 @@ def _clean_condensed(text: str) -> str:
     return _PREFIX.sub("", line).strip().strip(_QUOTES).strip()
 
 
+class ThinkFilter:
+    """Drops ``<think>…</think>`` blocks (reasoning models: DeepSeek-R1, Qwen3) from a stream
+    of text deltas, also when a tag is split across deltas. An unclosed block hides the rest."""
+
+    OPEN, CLOSE = "<think>", "</think>"
+
+    def __init__(self) -> None:
+        self._pending = ""  # text that may be the start of a tag
+        self._inside = False
+
+    def feed(self, delta: str) -> str:
+        text, out = self._pending + delta, []
+        self._pending = ""
+        while text:
+            tag = self.CLOSE if self._inside else self.OPEN
+            at = text.lower().find(tag)
+            if at >= 0:
+                if not self._inside:
+                    out.append(text[:at])
+                text, self._inside = text[at + len(tag) :], not self._inside
+                continue
+            keep = _partial_suffix(text.lower(), tag)
+            if not self._inside:
+                out.append(text[: len(text) - keep])
+            self._pending = text[len(text) - keep :] if keep else ""
+            break
+        return "".join(out)
+
+    def flush(self) -> str:
+        rest, self._pending = ("" if self._inside else self._pending), ""
+        return rest
+
+
+def _partial_suffix(text: str, tag: str) -> int:
+    """Length of the longest suffix of ``text`` that is a proper prefix of ``tag``."""
+    for n in range(min(len(tag) - 1, len(text)), 0, -1):
+        if tag.startswith(text[-n:]):
+            return n
+    return 0
+
+
+TRUNCATED = "\n\n（回答达到长度上限，已截断。/ The reply hit the length limit and was cut off.）"
+
+
 # --- error mapping -----------------------------------------------------------------------
 
 
@@ -202,10 +246,13 @@ class ChatModel:
         HTTP 4xx/5xx / empty reply), including when it happens mid-stream."""
         messages = answer_messages(question, passages)
         started = False  # anything non-blank yielded yet
+        finish = None
+        think = ThinkFilter()
         stream = self._model.stream(messages)
         try:
             for chunk in stream:
-                text = str(chunk.text or "")
+                finish = (chunk.response_metadata or {}).get("finish_reason") or finish
+                text = think.feed(str(chunk.text or ""))
                 if not started:
                     text = text.lstrip()
                 if not text:
@@ -216,8 +263,14 @@ class ChatModel:
             raise self._error(exc, mid_stream=started) from None
         finally:
             stream.close()
+        rest = think.flush() if started else think.flush().lstrip()
+        if rest:
+            started = True
+            yield rest
         if not started:
             raise self._empty()
+        if finish == "length":
+            yield TRUNCATED
 
     def condense(self, history: Sequence[tuple[str, str]], question: str) -> str:
         """Rewrite a follow-up question into a standalone question using the conversation (list of

@@ -42,6 +42,7 @@ class Behaviour:
     chunk_delay: float = 0.0  # seconds between streamed pieces
     drop_after: int | None = None  # stream: close the connection after this many pieces
     error_event: str | None = None  # stream: send an in-band {"error": …} event after the pieces
+    finish_reason: str = "stop"  # "length": the reply was cut by max_tokens
 
 
 @dataclass
@@ -293,7 +294,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if b.error_event is not None:
             self._event({"error": {"message": b.error_event, "type": "scripted"}})
-        self._event(chunk({}, "stop"))
+        self._event(chunk({}, b.finish_reason))
         if (request.get("stream_options") or {}).get("include_usage"):
             usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
             self._event({**chunk({}), "choices": [], "usage": usage})

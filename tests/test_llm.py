@@ -8,7 +8,15 @@ from dataclasses import replace
 
 import pytest
 
-from assistant.llm import ChatModel, LLMError, format_passages, load_prompt, neutralise
+from assistant.llm import (
+    TRUNCATED,
+    ChatModel,
+    LLMError,
+    ThinkFilter,
+    format_passages,
+    load_prompt,
+    neutralise,
+)
 from assistant.records import Passage
 from assistant.settings import Settings
 
@@ -53,6 +61,30 @@ def test_stream_yields_several_deltas_that_join_to_reply(fake_llm):
     deltas = list(ChatModel(settings_for(fake_llm)).stream_answer("年假有几天？", PASSAGES))
     assert len(deltas) == 5
     assert "".join(deltas) == reply
+
+
+def test_think_blocks_are_dropped_from_the_stream(fake_llm):
+    """Reasoning models stream <think>…</think> first; tags may be split across chunks."""
+    fake_llm.script(reply="<think>先想一想：第三条……</think>\n\n年休假5天[1]。", chunks=9)
+    deltas = list(ChatModel(settings_for(fake_llm)).stream_answer("年假有几天？", PASSAGES))
+    assert "".join(deltas) == "年休假5天[1]。"
+
+
+def test_reply_cut_by_the_length_limit_says_so(fake_llm):
+    fake_llm.script(reply="根据第三条，年休假", chunks=2, finish_reason="length")
+    deltas = list(ChatModel(settings_for(fake_llm)).stream_answer("年假有几天？", PASSAGES))
+    assert "".join(deltas[:-1]) == "根据第三条，年休假" and deltas[-1] == TRUNCATED
+
+
+def test_think_filter_edge_cases():
+    def run(parts):
+        f = ThinkFilter()
+        return "".join(f.feed(p) for p in parts) + f.flush()
+
+    assert run(["<thi", "nk>x</th", "ink>答", "案 <", "b>"]) == "答案 <b>"
+    assert run(["前<THINK>x</THINK>后"]) == "前后"
+    assert run(["a<", "thinking"]) == "a<thinking"
+    assert run(["<think>never closed"]) == ""
 
 
 def test_stream_is_lazy_and_incremental(fake_llm):
