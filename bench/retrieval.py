@@ -32,8 +32,10 @@ from ingest.index import open_current  # noqa: E402
 VARIANTS = {
     "dense": {"bm25_weight": 0.0, "doc_weight": 0.0, "mention_boost": 0.0},
     "bm25": {"dense_weight": 0.0, "doc_weight": 0.0, "mention_boost": 0.0},
-    "rrf": {"doc_weight": 0.0, "mention_boost": 0.0},
-    "hybrid": {},
+    "rrf": {"fusion": "rrf", "doc_weight": 0.0, "mention_boost": 0.0},  # plain RRF, k = 60
+    "rrf-hybrid": {"fusion": "rrf", "mention_boost": 0.02},  # the default until convex fusion
+    "convex": {"fusion": "convex", "doc_weight": 0.0, "mention_boost": 0.0},
+    "hybrid": {},  # the shipped default: convex + exact citations + named-regulation boost
 }
 
 
@@ -69,7 +71,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--index", type=Path, required=True)
     parser.add_argument("--queries", type=Path, default=ROOT.parent / "shared/data/stard/dev.jsonl")
-    parser.add_argument("--variants", default="dense,bm25,rrf,hybrid")
+    parser.add_argument("--variants", default="dense,bm25,rrf,rrf-hybrid,convex,hybrid")
     parser.add_argument("--models-dir", type=Path, default=ROOT / ".policyqa/models")
     parser.add_argument("--set", action="append", default=[], help="config override key=value")
     parser.add_argument("--latency", action="store_true")
