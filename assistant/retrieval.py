@@ -1,9 +1,9 @@
 """Hybrid retrieval over one index generation.
 
-    question ─┬─ exact citations (《X》第N条, abbreviations)            ─┐
-              ├─ dense: FAISS inner product over e5 vectors             ├─ weighted RRF
-              ├─ BM25: bm25s over jieba terms                           │  + document-level
-              └─ law mentions (questions naming a regulation)          ─┘    signal → Hit
+    question ─┬─ exact citations (《X》第N条, abbreviations)            ─┐  first
+              ├─ dense: FAISS inner product over e5 vectors             ├─ convex fusion of
+              ├─ BM25: bm25s over jieba terms                           │  normalised scores
+              └─ law mentions (questions naming a regulation)          ─┘  (or RRF) → Hit
 
 Access control is applied *before* ranking: rows a user may not read are excluded from the
 FAISS search (ID selector), zeroed in BM25 and never offered by the exact-citation lookup.
