@@ -36,7 +36,8 @@ from .terms import fingerprint as terms_fingerprint
 from .terms import terms as bm25_terms
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
-CHUNKER_VERSION = 2  # 2: styled （一）headings nest under their 一、 clause
+# 2: styled （一）headings nest under their 一、 clause; 3: articles embedded without heading path
+CHUNKER_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -192,13 +193,13 @@ def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Em
 
     chunks, vectors, terms, docs = _reuse(old, kept, rules) if reuse else ([], [], [], [])
     if retokenise:  # the tokeniser changed: new BM25 terms, same vectors
-        terms = [bm25_terms(c.embedding_text()) for c in chunks]
+        terms = [bm25_terms(c.search_text()) for c in chunks]
     new_chunks, new_docs = _chunk_fresh(fresh, rules, options.chunk_size)
     dim = _dim(embedder, old)
     embed_started = time.perf_counter()
     if new_chunks:
         new_vectors, dim = _embed(new_chunks, embedder, options, progress)
-        new_terms = [bm25_terms(c.embedding_text()) for c in new_chunks]
+        new_terms = [bm25_terms(c.search_text()) for c in new_chunks]
     else:
         new_vectors, new_terms = np.zeros((0, dim), np.float32), []
     embed_seconds = time.perf_counter() - embed_started

@@ -43,10 +43,19 @@ class Chunk:
     groups: tuple[str, ...] = ()  # access groups allowed to read it; () = everybody
     version_date: str | None = None
 
-    def embedding_text(self) -> str:
-        """What is embedded: the text prefixed by the document title and heading path."""
+    def search_text(self) -> str:
+        """What BM25 indexes: the text prefixed by the document title and heading path."""
         head = " ".join(p for p in (self.title, self.heading.replace(" / ", " ")) if p)
         return f"{head}\n{self.text}" if head else self.text
+
+    def embedding_text(self) -> str:
+        """What is embedded: an article (第X条) prefixed by its document title only; anything
+        else by the title and heading path. The 编/章/节 path in front of an article made the
+        e5 vector worse (STARD dev dense Recall@5 0.471 -> 0.508 without it, see BENCHMARKS.md),
+        while a manual's section has no other context than its headings."""
+        if any(a.startswith("第") and a.endswith("条") for a in self.articles):
+            return f"{self.title}\n{self.text}" if self.title else self.text
+        return self.search_text()
 
 
 @dataclass(frozen=True)

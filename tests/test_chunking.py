@@ -323,3 +323,16 @@ def test_chinese_numerals_round_trip():
     assert article_number("第十条之一") == (10, 1) and article_number("二十七、") == (27, 0)
     with pytest.raises(ValueError):
         article_number("第十章")
+
+
+def test_embedded_and_searched_text():
+    """An article is embedded under its document title only (the 章 path hurt the e5 vector);
+    BM25 keeps the heading path; a manual's clause keeps its headings in both."""
+    _, law = _chunks(corpus_file("公务员法"))
+    first = next(c for c in law if c.articles == ("第一条",))
+    assert first.embedding_text() == f"{first.title}\n{first.text}"
+    assert first.search_text() == f"{first.title} 第一章 总则\n{first.text}"
+    _, manual = _chunks(corpus_file("滨江市数据管理局公文与印章管理办法"))
+    clause = next(c for c in manual if c.heading == "一、总则 / （一）目的和依据")
+    assert clause.embedding_text() == clause.search_text()
+    assert clause.embedding_text().startswith(f"{clause.title} 一、总则 （一）目的和依据\n")

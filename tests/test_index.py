@@ -130,7 +130,7 @@ def test_bm25_terms_and_index(small_index):
     terms = gen.terms()
     assert len(terms) == len(gen.chunks)
     for chunk, stored in zip(gen.chunks[:20], terms[:20], strict=True):
-        assert stored == bm25_terms(chunk.embedding_text())
+        assert stored == bm25_terms(chunk.search_text())
     query = [t for t in bm25_terms("紫藤花开标记") if t in gen.bm25.vocab_dict]
     assert query
     scores = gen.bm25.get_scores(query)
