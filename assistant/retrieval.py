@@ -260,8 +260,9 @@ class Retriever:
         return (int(self.doc_of[row]), articles) if articles else None
 
     def _scale(self) -> float:
-        """Convert an RRF-scale bonus (one list's first rank = 1/(k+1)) to the convex scale."""
-        return self.config.rrf_k + 1.0
+        """Factor from the RRF scale (one list's first rank = 1/(k+1)), in which bonuses are
+        configured, to the fusion in use (convex scores lie in [0, 1])."""
+        return self.config.rrf_k + 1.0 if self.config.fusion == "convex" else 1.0
 
     def search(self, question: str, k: int = 10, groups: frozenset[str] | None = None,
                context_docs: Sequence[str] = ()) -> SearchResult:  # fmt: skip
@@ -296,14 +297,14 @@ class Retriever:
                     * per_doc[int(self.doc_of[r])]
                     / top_doc
                     * (1.0 / (cfg.rrf_k + 1))
-                    * (self._scale() if cfg.fusion == "convex" else 1.0)
+                    * self._scale()
                 )
         mentioned = self.mentioned_docs(question, allowed)
         if not mentioned and context_docs and looks_like_follow_up(question):
             mentioned = [d for d in context_docs if d in self.rows_of_doc]
         if mentioned and cfg.mention_boost:
             wanted = {i for i, d in enumerate(self.doc_ids) if d in set(mentioned)}
-            boost = cfg.mention_boost * (self._scale() if cfg.fusion == "convex" else 1.0)
+            boost = cfg.mention_boost * self._scale()
             for r in fused:
                 if int(self.doc_of[r]) in wanted:
                     fused[r] += boost

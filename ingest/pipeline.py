@@ -11,6 +11,7 @@ import gc
 import hashlib
 import os
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -209,6 +210,9 @@ def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Em
     all_chunks, all_terms, all_docs = chunks + new_chunks, terms + new_terms, docs + new_docs
     report = _report(ingested, unchanged, skipped, removed, relabelled, len(new_chunks),
                      None, started, name, prev, len(all_chunks), len(all_docs), embed_seconds)  # fmt: skip
+    chunk_ids: dict[str, list[str]] = defaultdict(list)  # one pass, not documents x chunks
+    for c in all_chunks:
+        chunk_ids[c.doc_id].append(c.id)
     manifest = {
         "embedder": {
             "name": name,
@@ -224,7 +228,7 @@ def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Em
             d.source: {
                 "id": d.id,
                 "sha256": d.sha256,
-                "chunks": [c.id for c in all_chunks if c.doc_id == d.id],
+                "chunks": chunk_ids[d.id],
             }
             for d, _, _ in all_docs
         },  # fmt: skip
