@@ -126,11 +126,12 @@ def test_convex_fusion_beats_rrf_on_the_office_set(office):
     retriever = office.retriever()
     assert retriever.config.fusion == "convex"
     convex = evaluate(queries, lambda q: retriever.search(q, 10), 10)
-    retriever.config = replace(retriever.config, fusion="rrf", mention_boost=0.02)
+    default = retriever.config
+    retriever.config = replace(default, fusion="rrf", mention_boost=0.02)
     try:
         rrf = evaluate(queries, lambda q: retriever.search(q, 10), 10)
     finally:
-        retriever.config = replace(retriever.config, fusion="convex", mention_boost=0.005)
+        retriever.config = default
     print("convex", convex.lines()[1], "rrf", rrf.lines()[1])
     assert convex.mrr10 > rrf.mrr10 and convex.recall5 >= rrf.recall5
 
