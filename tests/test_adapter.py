@@ -145,3 +145,20 @@ def test_a_configured_gate_wins_over_the_adapters():
     assert r.gate_for(adapter) == 0.5
     r.config = RetrievalConfig()
     assert r.gate_for(adapter) == 0.7 and r.gate_for(None) == E5_GATE
+
+
+@pytest.mark.slow
+def test_the_setting_switches_the_adapter(tmp_path, office_index, builtin):
+    from conftest import make_settings
+
+    from assistant.service import Assistant
+
+    off = Assistant(make_settings(tmp_path, office_index, query_adapter="off"), embedder=builtin)
+    assert off.retriever().adapter is None
+    result = off.retriever().search("我工作满十年，年假有几天？", 5)
+    assert result.relevant and result.hits[0].chunk.articles == ("第三条",)
+    missing = tmp_path / "missing.npz"
+    bad = Assistant(make_settings(tmp_path, office_index, query_adapter=str(missing)),
+                    embedder=builtin)  # fmt: skip
+    with pytest.raises(PolicyQAError, match="cannot read query adapter"):
+        bad.retriever()

@@ -21,6 +21,8 @@ def test_layers_in_order(tmp_path):
 def test_defaults():
     s = load_settings(env={})
     assert (s.fusion, s.alpha, s.model, s.batch_size) == ("convex", 0.7, "builtin", 4)
+    assert s.query_adapter == "auto"
+    assert load_settings(env={"POLICYQA_QUERY_ADAPTER": "off"}).query_adapter == "off"
 
 
 @pytest.mark.parametrize(
