@@ -260,11 +260,24 @@ class Assistant:
             "documents": len(gen.documents),
             "chunks": len(gen.chunks),
             "embedder": gen.embedder.get("name"),
+            "query_adapter": self._adapter_status(gen),
             "built_at": gen.manifest.get("built_at"),
             "last_run": last.to_json(),
             "ingest_running": self.ingest_running(),
             "llm": self.settings.llm_model if self.settings.llm_enabled else None,
         }
+
+    def _adapter_status(self, gen: Generation) -> dict:
+        """Which query adapter searches of this index use (read from the manifest, no model)."""
+        setting = self.settings.query_adapter
+        try:
+            adapter = adapter_for(setting, gen.embedder.get("name", ""),
+                                  int(gen.embedder.get("dim", 0)))  # fmt: skip
+        except PolicyQAError as exc:
+            return {"setting": setting, "in_use": False, "error": str(exc)}
+        if adapter is None:
+            return {"setting": setting, "in_use": False}
+        return {"setting": setting, "in_use": True, "gate": adapter.gate, "about": adapter.about}
 
     def documents(self, viewer: Viewer = Viewer()) -> list[DocumentInfo]:
         gen = self.retriever().gen
