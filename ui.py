@@ -135,6 +135,9 @@ TEXT: dict[str, dict[str, str]] = {
         "status_docs": "文档数",
         "status_chunks": "片段数",
         "status_embedder": "向量模型",
+        "status_adapter": "查询适配器",
+        "status_adapter_on": "已启用（门槛 {gate}）",
+        "status_adapter_off": "未启用",
         "status_built": "最近导入",
         "status_summary": "导入摘要",
         "status_running": "导入进行中",
@@ -241,6 +244,9 @@ TEXT: dict[str, dict[str, str]] = {
         "status_docs": "Documents",
         "status_chunks": "Chunks",
         "status_embedder": "Embedder",
+        "status_adapter": "Query adapter",
+        "status_adapter_on": "in use (gate {gate})",
+        "status_adapter_off": "not in use",
         "status_built": "Last ingest",
         "status_summary": "Summary",
         "status_running": "Ingest running",
@@ -489,6 +495,14 @@ def ingest_summary(run: dict, t: dict[str, str]) -> str:
     )  # fmt: skip
 
 
+def _adapter_line(adapter: dict, t: dict[str, str]) -> str:
+    if adapter.get("error"):
+        return adapter["error"]
+    if adapter.get("in_use"):
+        return t["status_adapter_on"].format(gate=adapter.get("gate"))
+    return t["status_adapter_off"]
+
+
 def render_status(status: dict, t: dict[str, str]) -> str:
     if not status.get("ready"):
         running = f" ({esc(t['status_running'])})" if status.get("ingest_running") else ""
@@ -498,6 +512,7 @@ def render_status(status: dict, t: dict[str, str]) -> str:
         (t["status_docs"], status.get("documents")),
         (t["status_chunks"], status.get("chunks")),
         (t["status_embedder"], status.get("embedder")),
+        (t["status_adapter"], _adapter_line(status.get("query_adapter") or {}, t)),
         (t["status_built"], _local_time(run.get("finished_at") or status.get("built_at"))),
         (t["status_summary"], ingest_summary(run, t)),
         (t["status_llm"], status.get("llm") or t["status_llm_off"]),

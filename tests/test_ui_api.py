@@ -463,3 +463,17 @@ def test_serve_ingests_first_then_launches(tmp_path, monkeypatch, capsys):
     assert "auth" not in launched and launched["server_port"] == settings.port
     assert launched["share"] is False
     assert "正在导入" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_status_panel_shows_the_query_adapter(lang):
+    t = ui.TEXT[lang]
+    base = {"ready": True, "documents": 3, "chunks": 9, "embedder": "builtin:multilingual-e5-small",
+            "last_run": {}}  # fmt: skip
+    on = ui.render_status({**base, "query_adapter": {"in_use": True, "gate": 0.7577}}, t)
+    assert t["status_adapter"] in on and "0.7577" in on
+    off = ui.render_status({**base, "query_adapter": {"in_use": False}}, t)
+    assert t["status_adapter_off"] in off
+    bad = {"in_use": False, "error": "无法读取查询适配器 <x> / cannot read query adapter"}
+    shown = ui.render_status({**base, "query_adapter": bad}, t)
+    assert "cannot read query adapter" in shown and "<x>" not in shown  # escaped
