@@ -89,7 +89,8 @@ def packaged_adapter() -> QueryAdapter:
 
 def adapter_for(spec: str, embedder_name: str, dim: int) -> QueryAdapter | None:
     """The adapter a setting asks for: ``auto`` (the packaged one when it fits the index's
-    embedder, else none), ``off``, or a path to an adapter file (which must fit)."""
+    embedder, else none), ``off``, or a path to an adapter file (used with whatever embedder the
+    index has, as long as the dimension matches: the operator chose it)."""
     spec = (spec or "auto").strip()
     if spec.lower() in ("off", "none", "false", "0"):
         return None
@@ -145,7 +146,8 @@ def calibrate_gate(answerable: Sequence[float], unanswerable: Sequence[float],
                    max_false_refusals: float = 0.02) -> tuple[float, float, float]:  # fmt: skip
     """The threshold refusing the most unanswerable questions while refusing at most
     ``max_false_refusals`` of the answerable ones; the middle of the interval of thresholds that
-    do so. Returns (gate, false-refusal rate, refusal rate)."""
+    do so (when no threshold within the budget refuses any, the interval runs from the lowest
+    answerable score). Returns (gate, false-refusal rate, refusal rate)."""
     ans, unans = np.sort(answerable), np.asarray(unanswerable)
     # largest threshold g with mean(ans < g) <= max_false_refusals
     allowed = int(np.floor(max_false_refusals * len(ans)))
