@@ -19,6 +19,7 @@ gate calibrated for it (BENCHMARKS.md); without one the retriever's default gate
 
 from __future__ import annotations
 
+import functools
 import json
 import zipfile
 from collections.abc import Sequence
@@ -82,7 +83,9 @@ def read_adapter(path: Path | str) -> QueryAdapter:
                         None if gate is None else float(gate))  # fmt: skip
 
 
+@functools.cache
 def packaged_adapter() -> QueryAdapter:
+    """The adapter shipped in the package (read once per process)."""
     with resources.as_file(resources.files("assistant") / "data" / PACKAGED) as path:
         return read_adapter(path)
 

@@ -42,6 +42,11 @@ def gold_rows(gen: Generation, queries: list[Query]) -> list[list[int]]:
             for q in queries]  # fmt: skip
 
 
+# the variants reported with and without the adapter
+CONFIGS = {"hybrid": RetrievalConfig(),
+           "dense": RetrievalConfig(bm25_weight=0.0, mention_boost=0.0)}  # fmt: skip
+
+
 def scaled(adapter: QueryAdapter, strength: float) -> QueryAdapter:
     return replace(adapter, b=adapter.b * strength)
 
@@ -52,9 +57,7 @@ def cross_validate(retriever: Retriever, queries: list[Query], vectors: np.ndarr
     """Search results of every question, by variant, each from an adapter trained without its
     fold."""
     order = np.random.default_rng(seed).permutation(len(queries))
-    results: dict[str, dict[str, SearchResult]] = {"hybrid": {}, "dense": {}}
-    configs = {"hybrid": RetrievalConfig(),
-               "dense": RetrievalConfig(bm25_weight=0.0, mention_boost=0.0)}  # fmt: skip
+    results: dict[str, dict[str, SearchResult]] = {name: {} for name in CONFIGS}
     for n, fold in enumerate(np.array_split(order, folds), start=1):
         train = np.setdiff1d(order, fold)
         t = time.perf_counter()
@@ -63,7 +66,7 @@ def cross_validate(retriever: Retriever, queries: list[Query], vectors: np.ndarr
                                                  **options), strength)  # fmt: skip
         print(f"fold {n}/{folds}: trained on {len(train)} in {time.perf_counter() - t:.0f} s",
               flush=True)  # fmt: skip
-        for name, config in configs.items():
+        for name, config in CONFIGS.items():
             retriever.config = config
             for i in fold:
                 q = queries[i].question
@@ -123,10 +126,7 @@ def main() -> None:
           f"{len(vectors)} chunks; {options}")  # fmt: skip
     retriever = Retriever(gen, embedder)
     if args.cv:
-        for name, config in (
-            ("hybrid", RetrievalConfig()),
-            ("dense", RetrievalConfig(bm25_weight=0.0, mention_boost=0.0)),
-        ):
+        for name, config in CONFIGS.items():
             retriever.config = replace(config, use_adapter=False)
             report = evaluate(queries, lambda q: retriever.search(q, 10), 10)
             print(f"{name:7s} no adapter   {report.lines()[1]}")  # fmt: skip
