@@ -20,6 +20,7 @@ from .records import Answer, Citation, Hit, Passage, place
 from .retrieval import SearchResult
 
 NOT_FOUND = "现有制度文件中未找到依据。"
+NO_FIGURE = "现有制度文件中未找到所问数额、期限或次数的具体规定。"
 MAX_CITED = 3
 RUNNER_UP = 0.8  # a runner-up is quoted too when its fused score is within 20% of the best
 _SENTENCE = re.compile(r"[^。；！？\n]+[。；！？]?")
@@ -42,6 +43,10 @@ def citation(n: int, hit: Hit, quote: str) -> Citation:
 
 def refusal(question: str, result: SearchResult, notice: str = "") -> Answer:
     titles = list(dict.fromkeys(h.chunk.title for h in result.hits))[:3]
+    if result.reason == "quantity":  # the topic is there, the figure asked for is not
+        labels = list(dict.fromkeys(_label(h) for h in result.hits[:3]))
+        text = NO_FIGURE + "相关条款：" + "、".join(labels) + "。"
+        return Answer(text, (), True, True, "refusal", question, tuple(titles), notice)
     text = NOT_FOUND
     if titles:
         text += "可能相关的文件：" + "、".join(f"《{t}》" for t in titles) + "。"

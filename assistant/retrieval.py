@@ -33,6 +33,7 @@ from .citations import (
     resolve_title,
     title_mentions,
 )
+from .quantities import states_quantity
 from .records import Hit
 
 
@@ -59,6 +60,9 @@ class RetrievalConfig:
     agree_bonus: float = 0.01
     agree_rank: int = 30
     use_adapter: bool = True  # apply the Retriever's query adapter (if it has one) for ranking
+    # refuse a question asking for a figure (几天 / 多少钱) when no top passage states one
+    # (quantities.py)
+    quantity_check: bool = True
 
 
 E5_GATE = 0.8875  # calibrated for index format chunker_version 3 (BENCHMARKS.md)
@@ -71,6 +75,9 @@ class SearchResult:
     top_similarity: float  # best dense cosine among allowed chunks (adapted query, if any)
     gate_score: float = 0.0
     focus: tuple[str, ...] = ()  # documents the question named (or the follow-up context)
+    # why it is not relevant: "score" (below the gate) or "quantity" (asks for a figure that
+    # no top passage states); "" when relevant
+    reason: str = ""
 
 
 class Retriever:
@@ -285,10 +292,10 @@ class Retriever:
         """
         question = question.strip()
         if not question or not self.n:
-            return SearchResult((), False, 0.0)
+            return SearchResult((), False, 0.0, reason="score")
         allowed = self._allowed(groups, question)
         if not allowed.any():
-            return SearchResult((), False, 0.0)
+            return SearchResult((), False, 0.0, reason="score")
         cfg = self.config
         qvec = self.embedder.embed_query(question[:2000])
         adapter = self.adapter if cfg.use_adapter else None
@@ -337,8 +344,11 @@ class Retriever:
         agree = min((max(h.dense_rank or 10**6, h.bm25_rank or 10**6) for h in hits[:3]),
                     default=10**6)  # fmt: skip
         gate_score = top_sim + (cfg.agree_bonus if agree <= cfg.agree_rank else 0.0)
-        relevant = bool(exact) or gate_score >= self.gate_for(adapter)
-        return SearchResult(tuple(hits), relevant, top_sim, gate_score, tuple(mentioned))
+        reason = "" if exact or gate_score >= self.gate_for(adapter) else "score"
+        if not reason and not exact and cfg.quantity_check and not states_quantity(question, hits):
+            reason = "quantity"
+        return SearchResult(tuple(hits), not reason, top_sim, gate_score, tuple(mentioned),
+                            reason)  # fmt: skip
 
 
 def _minmax(values: np.ndarray) -> np.ndarray:

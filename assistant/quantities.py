@@ -1,0 +1,101 @@
+"""Questions that ask for a number: does any retrieved passage state one?
+
+"公务员记三等功，一次性奖金具体是多少钱？" retrieves 公务员法 第五十三条 (给予一次性奖金) with a high
+score, yet no document states the amount. Quoting that article as the answer would look like
+an answer while giving none. A question that asks for a duration, an amount or a count is only
+answered when a sentence of the top passages states a quantity of that kind *and* shares a
+content term with the question (年休假 + 10天, 答复 + 20个工作日); otherwise the retriever
+refuses and says the documents state no such figure.
+
+The rule is deliberately narrow (measured in BENCHMARKS.md): only explicit questions about a
+quantity (几天 / 多久 / 多少钱 / 几次 …), and any content term in common is enough, so a
+colloquial question whose statute words differ is not refused for that.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from ingest.terms import query_terms, terms
+
+from .records import Hit
+
+_NUM = r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万半]+)"
+
+# what a question asks for
+_ASKS = {
+    "duration": re.compile(
+        r"(?:几|多少)个?(?:天|日|工作日|月|年|周|小时|星期)|多久|多长时间|多长期限|期限是多少"
+    ),
+    "money": re.compile(
+        r"多少钱|多少元|(?:金额|数额|补贴|津贴|奖金|工资|费用|罚款|罚金|赔偿金)"
+        r"[^，。？?！!]{0,6}?(?:是|有|为|给|发|赔|罚)?多少|(?:奖|补|赔|罚|发|给|报)多少"
+    ),
+    "count": re.compile(r"(?:几|多少)(?:次|人|名|份|项|岁|周岁)"),
+}
+
+# what a sentence must state to answer it
+_STATES = {
+    "duration": re.compile(_NUM + r"\s*个?(?:日|天|工作日|月|年|周|小时|星期)"),
+    "money": re.compile(_NUM + r"\s*(?:元|万元|倍)|百分之|[%％]|比例"),
+    "count": re.compile(_NUM + r"\s*(?:次|人|名|份|项|岁|周岁)"),
+}
+
+# question words that say nothing about the topic
+_GENERIC = frozenset(
+    [
+        "多少",
+        "几天",
+        "多久",
+        "时间",
+        "长时间",
+        "规定",
+        "单位",
+        "工作",
+        "什么",
+        "怎么",
+        "可以",
+        "能否",
+        "是否",
+        "需要",
+        "应该",
+        "具体",
+        "一般",
+        "标准",
+        "问题",
+        "情况",
+        "如何",
+        "一共",
+        "最多",
+        "最长",
+        "最晚",
+    ]
+)
+_SENTENCE = re.compile(r"[^。；！？\n]+[。；！？]?")
+
+
+def asked_quantities(question: str) -> list[str]:
+    """The kinds of quantity a question asks for: "duration", "money", "count" (often none)."""
+    return [kind for kind, pattern in _ASKS.items() if pattern.search(question)]
+
+
+def topic_terms(question: str) -> set[str]:
+    """Content terms of two or more characters; numbers count ("满10年" meets "已满10年")."""
+    return {t for t in query_terms(question) if len(t) >= 2 and t not in _GENERIC}
+
+
+def states_quantity(question: str, hits: Sequence[Hit], depth: int = 5) -> bool:
+    """True unless ``question`` asks for a quantity and no sentence of the first ``depth`` hits
+    states one of that kind next to one of the question's topic terms."""
+    kinds = asked_quantities(question)
+    if not kinds:
+        return True
+    topic = topic_terms(question)
+    for hit in hits[:depth]:
+        for sentence in _SENTENCE.findall(hit.chunk.text):
+            if not any(_STATES[kind].search(sentence) for kind in kinds):
+                continue
+            if not topic or topic & set(terms(sentence)) or any(t in sentence for t in topic):
+                return True
+    return False
