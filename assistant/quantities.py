@@ -43,35 +43,11 @@ _STATES = {
 }
 
 # question words that say nothing about the topic
-_GENERIC = frozenset(
-    [
-        "多少",
-        "几天",
-        "多久",
-        "时间",
-        "长时间",
-        "规定",
-        "单位",
-        "工作",
-        "什么",
-        "怎么",
-        "可以",
-        "能否",
-        "是否",
-        "需要",
-        "应该",
-        "具体",
-        "一般",
-        "标准",
-        "问题",
-        "情况",
-        "如何",
-        "一共",
-        "最多",
-        "最长",
-        "最晚",
-    ]
+_GENERIC_WORDS = (
+    "多少 几天 多久 时间 长时间 规定 单位 工作 什么 怎么 可以 能否 是否 需要 应该 具体 一般 "
+    "标准 问题 情况 如何 一共 最多 最长 最晚"
 )
+_GENERIC = frozenset(_GENERIC_WORDS.split())
 _SENTENCE = re.compile(r"[^。；！？\n]+[。；！？]?")
 
 
