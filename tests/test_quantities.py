@@ -86,3 +86,18 @@ def test_the_check_can_be_switched_off(office):
     retriever = office.retriever()  # this test's own Assistant: changing it touches no other
     retriever.config = replace(retriever.config, quantity_check=False)
     assert retriever.search("公务员记三等功的话，一次性奖金具体是多少钱？").relevant
+
+
+def test_figure_questions_of_the_blind_set_are_not_refused_for_it(office):
+    """bench/data/office_blind.jsonl was written without seeing the system: every answerable
+    question of it that asks for a figure passes, and the bonus amount no document states is
+    refused for that reason."""
+    from pathlib import Path
+
+    from assistant.evaluation import read_queries
+
+    queries = read_queries(Path(__file__).parents[1] / "bench" / "data" / "office_blind.jsonl")
+    figure = [q for q in queries if q.gold and asked_quantities(q.question)]
+    assert len(figure) >= 10
+    assert all(office.search(q.question).relevant for q in figure)
+    assert office.search("公务员记三等功的话，一次性奖金具体是多少钱？").reason == "quantity"
