@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from ingest.terms import terms as bm25_terms
 
 from .citations import article_refs
+from .quantities import SENTENCE
 from .records import Answer, Citation, Hit, Passage, place
 from .retrieval import SearchResult
 
@@ -23,7 +24,6 @@ NOT_FOUND = "现有制度文件中未找到依据。"
 NO_FIGURE = "现有制度文件中未找到所问数额、期限或次数的具体规定。"
 MAX_CITED = 3
 RUNNER_UP = 0.8  # a runner-up is quoted too when its fused score is within 20% of the best
-_SENTENCE = re.compile(r"[^。；！？\n]+[。；！？]?")
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 
 
@@ -57,7 +57,7 @@ def refusal(question: str, result: SearchResult, notice: str = "") -> Answer:
 
 
 def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+    return [s.strip() for s in SENTENCE.findall(text) if s.strip()]
 
 
 def _strip_label(text: str) -> str:

@@ -48,7 +48,7 @@ _GENERIC_WORDS = (
     "标准 问题 情况 如何 一共 最多 最长 最晚"
 )
 _GENERIC = frozenset(_GENERIC_WORDS.split())
-_SENTENCE = re.compile(r"[^。；！？\n]+[。；！？]?")
+SENTENCE = re.compile(r"[^。；！？\n]+[。；！？]?")  # a sentence or clause up to 。；！？
 
 
 def asked_quantities(question: str) -> list[str]:
@@ -69,7 +69,7 @@ def states_quantity(question: str, hits: Sequence[Hit], depth: int = 5) -> bool:
         return True
     topic = topic_terms(question)
     for hit in hits[:depth]:
-        for sentence in _SENTENCE.findall(hit.chunk.text):
+        for sentence in SENTENCE.findall(hit.chunk.text):
             if not any(_STATES[kind].search(sentence) for kind in kinds):
                 continue
             if not topic or topic & set(terms(sentence)) or any(t in sentence for t in topic):
