@@ -42,6 +42,7 @@ from assistant.service import Assistant, Viewer
 from assistant.settings import Settings, load_settings
 from assistant.users import User
 from ingest.errors import IndexBusy, PolicyQAError
+from ingest.statutes import SENTENCE
 
 if TYPE_CHECKING:
     from assistant.audit import AuditLog
@@ -292,7 +293,6 @@ def esc(text: object) -> str:
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$])")
 _MARKER = re.compile(r"\\\[(\d{1,3})\\\]")
-_SENTENCE = re.compile(r"[^。；！？\n]+[。；！？]?")
 
 
 def md_text(text: str) -> str:
@@ -334,7 +334,7 @@ def quote_spans(passage: str, quote: str) -> list[tuple[int, int]]:
     if not quote or quote.strip() == passage.strip():
         return []
     spans: list[tuple[int, int]] = []
-    for sentence in (s.strip() for s in _SENTENCE.findall(quote)):
+    for sentence in (s.strip() for s in SENTENCE.findall(quote)):
         if len(sentence) < 2:
             continue
         at = passage.find(sentence)

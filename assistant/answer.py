@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from ingest.statutes import sentences, strip_article_label
 from ingest.terms import terms as bm25_terms
 
 from .citations import article_refs
-from .quantities import SENTENCE
 from .records import Answer, Citation, Hit, Passage, place
 from .retrieval import SearchResult
 
@@ -56,28 +56,20 @@ def refusal(question: str, result: SearchResult, notice: str = "") -> Answer:
 # --- extractive ----------------------------------------------------------------------------------
 
 
-def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in SENTENCE.findall(text) if s.strip()]
-
-
-def _strip_label(text: str) -> str:
-    return re.sub(r"^\s*第[^条\s]{1,12}条(?:之[一二三四五六七八九十]+)?\s*", "", text)
-
-
 def select_sentences(question: str, text: str, limit: int = 3, whole_below: int = 220) -> str:
     """The sentences of ``text`` that share most terms with the question, in their order.
     Short passages are quoted whole."""
-    body = _strip_label(text).strip()
+    body = strip_article_label(text).strip()
     if len(body) <= whole_below:
         return body
     wanted = set(bm25_terms(question))
-    sentences = _sentences(body)
-    scored = [(len(wanted & set(bm25_terms(s))), -i, s) for i, s in enumerate(sentences)]
+    parts = sentences(body)
+    scored = [(len(wanted & set(bm25_terms(s))), -i, s) for i, s in enumerate(parts)]
     best = sorted(scored, reverse=True)[:limit]
     if not best or best[0][0] == 0:
-        return "".join(sentences[:2])
+        return "".join(parts[:2])
     keep = {s for score, _, s in best if score > 0}
-    return "".join(s for s in sentences if s in keep)
+    return "".join(s for s in parts if s in keep)
 
 
 def _chosen(result: SearchResult) -> list[Hit]:

@@ -9,10 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ingest.chunking import cn_to_int, int_to_cn
+from ingest.statutes import ARTICLE_REF, article_label
 
-_NUM = "零〇一二三四五六七八九十百千两"
-ARTICLE_REF = re.compile(rf"第\s*([{_NUM}]+|\d+)\s*条(?:之([一二三四五六七八九十]+))?")
 _BOOK = re.compile(r"《([^》]{2,80})》")
 _KINDS = "法典|法|条例|办法|规定|细则|解释|决定|规则|准则|制度|手册|通知|意见|批复|守则|规范|章程"
 _BARE_TITLE = re.compile(rf"[\u4e00-\u9fff、]{{2,40}}?(?:{_KINDS})")
@@ -26,13 +24,6 @@ def normalise_title(title: str) -> str:
     title = _DATE_SUFFIX.sub("", title.strip())
     title = _PREFIX.sub("", title)
     return re.sub(r"[\s《》〈〉<>]", "", title)
-
-
-def article_label(number: str, sub: str | None = None) -> str:
-    """'33' or '三十三' (+ '一') -> '第三十三条' (+ '之一'), the form chunk labels use."""
-    n = int(number) if number.isdigit() else cn_to_int(number)
-    label = f"第{int_to_cn(n)}条"
-    return label + (f"之{sub}" if sub else "")
 
 
 def article_refs(text: str) -> list[str]:

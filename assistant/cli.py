@@ -322,3 +322,7 @@ def audit_export(ctx, since) -> None:
             _out(entry)
     finally:
         log.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -17,11 +17,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from ingest.statutes import QUANTITY, SENTENCE
 from ingest.terms import query_terms, terms
 
 from .records import Hit
-
-_NUM = r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万半]+)"
 
 # what a question asks for
 _ASKS = {
@@ -37,9 +36,9 @@ _ASKS = {
 
 # what a sentence must state to answer it
 _STATES = {
-    "duration": re.compile(_NUM + r"\s*个?(?:日|天|工作日|月|年|周|小时|星期)"),
-    "money": re.compile(_NUM + r"\s*(?:元|万元|倍)|百分之|[%％]|比例"),
-    "count": re.compile(_NUM + r"\s*(?:次|人|名|份|项|岁|周岁)"),
+    "duration": re.compile(QUANTITY + r"\s*个?(?:日|天|工作日|月|年|周|小时|星期)"),
+    "money": re.compile(QUANTITY + r"\s*(?:元|万元|倍)|百分之|[%％]|比例"),
+    "count": re.compile(QUANTITY + r"\s*(?:次|人|名|份|项|岁|周岁)"),
 }
 
 # question words that say nothing about the topic
@@ -48,7 +47,6 @@ _GENERIC_WORDS = (
     "标准 问题 情况 如何 一共 最多 最长 最晚"
 )
 _GENERIC = frozenset(_GENERIC_WORDS.split())
-SENTENCE = re.compile(r"[^。；！？\n]+[。；！？]?")  # a sentence or clause up to 。；！？
 
 
 def asked_quantities(question: str) -> list[str]:

@@ -21,66 +21,19 @@ import re
 from dataclasses import dataclass
 
 from .records import Chunk, Document
-
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
-              "七": 7, "八": 8, "九": 9}  # fmt: skip
-_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
-_NUM = "零〇一二三四五六七八九十百千两"
-
-ARTICLE_RE = re.compile(
-    rf"^\s*(?:\*\*)?(第([{_NUM}\d]+)条(?:之([一二三四五六七八九十]+))?)(?:\*\*)?(?=[\s:：]|$)"
+from .statutes import (
+    CLAUSE,
+    SENTENCE_END,
+    STRUCTURE,
+    STRUCTURE_LEVEL,
+    SUB_ITEM,
+    article_number,  # noqa: F401  (re-exported: tests and callers import it from here)
+    article_start,
+    cn_to_int,
+    int_to_cn,  # noqa: F401
 )
-STRUCTURE_RE = re.compile(rf"^\s*(第[{_NUM}\d]+(编|分编|章|节))(?:\s+(.*))?$")
-CLAUSE_RE = re.compile(r"^\s*([一二三四五六七八九十百]+)、")
-SUB_RE = re.compile(r"^\s*(?:[（(]([一二三四五六七八九十]+)[)）]|(\d{1,2})[.．、](?!\d))")
-_STRUCTURE_LEVEL = {"编": 1.0, "分编": 1.5, "章": 2.0, "节": 3.0}
-_SENTENCE_END = re.compile(r"[。；;！？!?]")
 
-
-def cn_to_int(text: str) -> int:
-    """Chinese numeral (up to 千) or ASCII digits -> int. 一百零三 -> 103, 十五 -> 15."""
-    if text.isdigit():
-        return int(text)
-    total, digit = 0, 0
-    for ch in text:
-        if ch in _CN_DIGITS:
-            digit = _CN_DIGITS[ch]
-        elif ch in _CN_UNITS:
-            total += (digit or 1) * _CN_UNITS[ch]
-            digit = 0
-        else:
-            raise ValueError(f"not a Chinese numeral: {text!r}")
-    return total + digit
-
-
-def int_to_cn(n: int) -> str:
-    """int -> Chinese numeral as written in article labels (103 -> 一百零三, 15 -> 十五)."""
-    if n == 0:
-        return "零"
-    digits = "零一二三四五六七八九"
-    parts, zero = [], False
-    for unit, name in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
-        d, n = divmod(n, unit)
-        if d:
-            if zero:
-                parts.append("零")
-            parts.append(digits[d] + name)
-            zero = False
-        elif parts:
-            zero = True
-    text = "".join(parts)
-    return text[1:] if text.startswith("一十") else text
-
-
-def article_number(label: str) -> tuple[int, int]:
-    """第十条之一 -> (10, 1); 二十七、 -> (27, 0). Raises ValueError when not a label."""
-    m = re.fullmatch(rf"第([{_NUM}\d]+)条(?:之([一二三四五六七八九十]+))?", label)
-    if m:
-        return cn_to_int(m.group(1)), cn_to_int(m.group(2)) if m.group(2) else 0
-    m = re.fullmatch(r"([一二三四五六七八九十百]+)、", label)
-    if m:
-        return cn_to_int(m.group(1)), 0
-    raise ValueError(label)
+_WEAK_GAP = 3  # a label with no space after it must be at most this far past the last one
 
 
 @dataclass
@@ -110,24 +63,22 @@ def _lines(text: str) -> list[_Line]:
 
 
 def _is_heading_like(text: str, limit: int = 40) -> bool:
-    return len(text) <= limit and not _SENTENCE_END.search(text)
+    return len(text) <= limit and not SENTENCE_END.search(text)
 
 
 def _article_starts(lines: list[_Line], heading_at: set[int]) -> dict[int, str]:
-    """Line index -> article label, keeping only increasing numbers (a restart at 1 is allowed)."""
+    """Line index -> article label, keeping only increasing numbers (a restart at 1 is allowed).
+    A weak label (no space after it, as PDF text layers give it) must also be close to the last
+    one, so a cross-reference wrapped onto the start of a line cannot skip articles."""
     starts, last = {}, (0, 0)
     for i, line in enumerate(lines):
-        if line.start in heading_at:
+        found = None if line.start in heading_at else article_start(line.text)
+        if not found:
             continue
-        m = ARTICLE_RE.match(line.text)
-        if not m:
-            continue
-        try:
-            number = (cn_to_int(m.group(2)), cn_to_int(m.group(3)) if m.group(3) else 0)
-        except ValueError:
-            continue
-        if number > last or number == (1, 0):
-            starts[i] = m.group(1)
+        label, number, strong = found
+        near = number[0] <= last[0] + _WEAK_GAP
+        if (number > last and (strong or near)) or number == (1, 0):
+            starts[i] = label
             last = number
     return starts
 
@@ -135,7 +86,7 @@ def _article_starts(lines: list[_Line], heading_at: set[int]) -> dict[int, str]:
 def _clause_starts(lines: list[_Line], heading_at: set[int]) -> dict[int, str]:
     starts, last = {}, 0
     for i, line in enumerate(lines):
-        m = CLAUSE_RE.match(line.text)
+        m = CLAUSE.match(line.text)
         if not m or line.start in heading_at and not _is_heading_like(line.text):
             continue
         try:
@@ -164,9 +115,9 @@ class _Outline:
 
 
 def _structure_level(text: str) -> float | None:
-    m = STRUCTURE_RE.match(text)
+    m = STRUCTURE.match(text)
     if m and _is_heading_like(text, 60):
-        return _STRUCTURE_LEVEL[m.group(2)]
+        return STRUCTURE_LEVEL[m.group(2)]
     return None
 
 
@@ -196,7 +147,7 @@ def _segments(doc: Document) -> list[_Segment]:
         struct = _structure_level(line.text)
         if struct is not None or (md_level and i not in articles and i not in clauses):
             level = struct if struct is not None else float(md_level)
-            sub = SUB_RE.match(line.text) if struct is None and mode != "article" else None
+            sub = SUB_ITEM.match(line.text) if struct is None and mode != "article" else None
             if sub:  # a styled （一）/1. heading nests under its 一、 clause (level 10)
                 level = 11 if sub.group(1) else 12
             outline.push(level, line.text)
@@ -213,8 +164,8 @@ def _segments(doc: Document) -> list[_Segment]:
                 continue
             outline.stack = [e for e in outline.stack if e[0] < 10]
             current = open_segment(label)
-        elif mode != "article" and SUB_RE.match(line.text) and _is_heading_like(line.text, 30):
-            level = 11 if SUB_RE.match(line.text).group(1) else 12
+        elif mode != "article" and SUB_ITEM.match(line.text) and _is_heading_like(line.text, 30):
+            level = 11 if SUB_ITEM.match(line.text).group(1) else 12
             outline.push(level, line.text)
             current = open_segment(current.label)
             continue

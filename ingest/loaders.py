@@ -15,6 +15,7 @@ from pathlib import Path
 from .access import split_front_matter
 from .errors import LoadError
 from .records import Document
+from .statutes import BLOCK_START, BODY_START
 
 SUPPORTED = (".md", ".markdown", ".txt", ".docx", ".pdf", ".html", ".htm")
 MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024  # a .docx inflating past this is treated as a zip bomb
@@ -24,7 +25,6 @@ _DATE_IN_TEXT = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _MD_EMPTY_HEADING = re.compile(r"^#{1,6}\s*$")
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
-_BODY_START = re.compile(r"^\s*第[零〇一二三四五六七八九十百千两\d]+(?:条|章|节|编)", re.M)
 _PAGE_FOOTER = re.compile(
     r"^\s*(?:第\s*\d+\s*页(?:\s*[/，,]?\s*共\s*\d+\s*页)?|[-—–]\s*\d+\s*[-—–]|\d+\s*/\s*\d+|Page \d+( of \d+)?)\s*$",
     re.I,
@@ -45,7 +45,7 @@ def title_from_first_line(text: str) -> str | None:
     for line in text.split("\n"):
         line = line.strip()
         if line:
-            if len(line) <= 60 and not _TITLE_PUNCT.search(line) and not _BODY_START.match(line):
+            if len(line) <= 60 and not _TITLE_PUNCT.search(line) and not BODY_START.match(line):
                 return line
             return None
     return None
@@ -74,7 +74,7 @@ def date_from_text(text: str) -> str | None:
     第X条/章/节/编 line, up to 8000 characters) when it is longer: a much-amended law such as
     刑法 lists a dozen amendments before its first chapter.
     """
-    body = _BODY_START.search(text, 0, 8000)
+    body = BODY_START.search(text, 0, 8000)
     head = text[: max(600, body.start() if body else 0)]
     dates = [d for d in (_iso(*m.groups()) for m in _DATE_IN_TEXT.finditer(head)) if d]
     return max(dates) if dates else None
@@ -211,9 +211,6 @@ def load_docx(data: bytes) -> tuple[str, list, str | None, list]:
     return _clean_lines("\n".join(lines)), spans, first, []
 
 
-_BLOCK_START = re.compile(
-    r"^\s*(?:第[零〇一二三四五六七八九十百千\d]+[编章节条]|[一二三四五六七八九十百]+、|[（(][一二三四五六七八九十]+[)）]|\d{1,2}[.．、]|附件|附表)"
-)
 _LINE_END = re.compile(r"[。；：！？!?:;」”）)]\s*$")
 
 
@@ -223,7 +220,7 @@ def _unwrap(text: str) -> str:
     out: list[str] = []
     for line in text.split("\n"):
         if (out and out[-1].strip() and line.strip() and not _LINE_END.search(out[-1])
-                and not _BLOCK_START.match(line) and len(out[-1]) >= 20):  # fmt: skip
+                and not BLOCK_START.match(line) and len(out[-1]) >= 20):  # fmt: skip
             out[-1] += line.strip()
         else:
             out.append(line)

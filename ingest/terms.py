@@ -13,8 +13,9 @@ import unicodedata
 from functools import lru_cache
 from importlib import resources
 
+from .statutes import ARTICLE_TERM, cn_to_int
+
 _KEEP = re.compile(r"[\w\u4e00-\u9fff]")
-_ARTICLE_TERM = re.compile(r"^第[零〇一二三四五六七八九十百千两\d]+[条款项章节编]$")
 
 
 @lru_cache(maxsize=1)
@@ -66,8 +67,6 @@ _CN_COUNT = re.compile(
 
 
 def _arabic(m: re.Match) -> str:
-    from .chunking import cn_to_int
-
     try:
         return str(cn_to_int(m.group(1)))
     except ValueError:
@@ -86,7 +85,7 @@ def terms(text: str) -> list[str]:
     out = []
     for token in _jieba().cut_for_search(normalise(text)):
         token = token.strip()
-        if not token or token in stop or not _KEEP.search(token) or _ARTICLE_TERM.match(token):
+        if not token or token in stop or not _KEEP.search(token) or ARTICLE_TERM.match(token):
             continue
         out.append(sys.intern(token))  # one copy per distinct term across 60k chunks
     return out
