@@ -7,7 +7,8 @@ Sources, merged (union):
       "人事/**" = ["hr"]
       "财务制度.md" = ["finance"]
 
-- Markdown front matter: ``groups: [hr, finance]`` (or ``access:``) between ``---`` lines.
+- Markdown front matter: ``groups: [hr, finance]`` (or ``access:``, any case, or a YAML block
+  list) between ``---`` lines. Front matter that cannot be read fails closed: the file is skipped.
 
 A document with no label is readable by every logged-in user.
 """
@@ -20,23 +21,55 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import PolicyQAError
+import yaml
+
+from .errors import LoadError, PolicyQAError
 
 ACCESS_FILE = "access.toml"
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.S)
-_GROUP_LINE = re.compile(r"^\s*(?:groups|access)\s*:\s*(.+?)\s*$", re.M)
+# a block opened by "---" on the first line and closed by the next "---" (or "...") line
+_OPENING = re.compile(r"\A---[ \t]*\r?\n")
+_CLOSING = re.compile(r"^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.M)
+_GROUP_KEYS = ("groups", "access")
 
 
 def split_front_matter(text: str) -> tuple[str, tuple[str, ...], int]:
-    """Return (text without front matter, groups it names, length removed)."""
-    m = _FRONT_MATTER.match(text)
-    if not m:
+    """Return (text without front matter, groups it names, length removed).
+
+    The block is YAML (LF or CRLF line ends); ``groups:`` / ``access:`` (any case) hold a list
+    or a comma-separated string. A block that cannot be read raises ``LoadError``: the file is
+    skipped rather than published without the groups it may have meant to declare.
+    """
+    opening = _OPENING.match(text)
+    if not opening:
         return text, (), 0
-    groups: tuple[str, ...] = ()
-    line = _GROUP_LINE.search(m.group(1))
-    if line:
-        groups = parse_groups(line.group(1).strip("[]"))
-    return text[m.end() :], groups, m.end()
+    closing = _CLOSING.search(text, opening.end())
+    if closing is None:
+        raise LoadError("front matter never closed (no second '---' line) / 文件头未闭合，已跳过")
+    try:
+        data = yaml.safe_load(text[opening.end() : closing.start()])
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 2}" if where is not None else ""
+        raise LoadError(f"front matter is not valid YAML{line} / 文件头无法解析，已跳过") from exc
+    if data is None:
+        return text[closing.end() :], (), closing.end()
+    if not isinstance(data, dict):
+        raise LoadError("front matter is not a key: value block / 文件头格式无效，已跳过")
+    found: set[str] = set()
+    for key, value in data.items():
+        if str(key).strip().lower() in _GROUP_KEYS:
+            found.update(_group_list(value))
+    return text[closing.end() :], tuple(sorted(found)), closing.end()
+
+
+def _group_list(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return parse_groups(value)
+    if isinstance(value, list | tuple) and all(isinstance(v, str | int) for v in value):
+        return parse_groups([str(v) for v in value])
+    raise LoadError("front matter groups must be a list of names / 文件头 groups 应为组名列表，已跳过")
 
 
 def parse_groups(value: str | list | tuple | None) -> tuple[str, ...]:
