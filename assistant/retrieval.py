@@ -105,6 +105,7 @@ class Retriever:
         self.restricted = np.array([bool(c.groups) for c in chunks], dtype=bool)
         self.superseded = self._superseded_docs()
         self._masks: dict[frozenset[str], np.ndarray] = {}
+        self._versions: dict[frozenset[str], dict[str, str]] = {}
         self._vocab = self.gen.bm25.vocab_dict if self.n else {}
         # memory-mapped (FAISS holds the in-memory copy); only the fused candidates are read
         self._vectors = self.gen.vectors() if self.n else np.zeros((0, 1), np.float32)
@@ -121,11 +122,13 @@ class Retriever:
 
     # --- masks ---------------------------------------------------------------------------------
 
-    def _superseded_docs(self) -> dict[str, str]:
-        """doc id -> id of the newer version that replaces it (same title, later date)."""
+    def _superseded_docs(self, readable: set[str] | None = None) -> dict[str, str]:
+        """doc id -> id of the newer version that replaces it (same title, later date), among
+        the documents ``readable`` (None: all): a version the viewer may not read replaces none,
+        and its existence shows nowhere."""
         groups: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for doc_id, info in self.gen.documents.items():
-            if info.version_date:
+            if info.version_date and (readable is None or doc_id in readable):
                 groups[self.titles[doc_id]].append((info.version_date, doc_id))
         out = {}
         for versions in groups.values():
@@ -138,9 +141,19 @@ class Retriever:
         """Rows this search may rank: readable by ``groups``, not a superseded version."""
         allowed = (self._group_mask(groups) if groups is not None and self.restricted.any()
                    else np.ones(self.n, dtype=bool)).copy()  # fmt: skip
-        for doc_id in self._hidden_versions(question):
+        for doc_id in self._hidden_versions(question, self._superseded_for(groups, allowed)):
             allowed[self.rows_of_doc[doc_id]] = False
         return allowed
+
+    def _superseded_for(self, groups: frozenset[str] | None, readable_rows: np.ndarray):
+        """``_superseded_docs`` among the documents ``groups`` may read (cached per groups)."""
+        if groups is None or not self.restricted.any():
+            return self.superseded
+        found = self._versions.get(groups)
+        if found is None:
+            docs = {self.doc_ids[i] for i in np.unique(self.doc_of[readable_rows])}
+            found = self._versions[groups] = self._superseded_docs(docs)
+        return found
 
     def _group_mask(self, groups: frozenset[str]) -> np.ndarray:
         """Rows ``groups`` may read; computed once per distinct set of groups."""
@@ -150,15 +163,15 @@ class Retriever:
             self._masks[groups] = mask
         return mask
 
-    def _hidden_versions(self, question: str) -> list[str]:
-        if not self.superseded:
+    def _hidden_versions(self, question: str, superseded: dict[str, str]) -> list[str]:
+        if not superseded:
             return []
         years = named_years(question)
         if not years:
-            return list(self.superseded)
+            return list(superseded)
         hidden = []
         by_title: dict[str, list[str]] = defaultdict(list)
-        for doc_id in {*self.superseded, *self.superseded.values()}:
+        for doc_id in {*superseded, *superseded.values()}:
             by_title[self.titles[doc_id]].append(doc_id)
         for ids in by_title.values():
             dated = sorted(ids, key=lambda d: self.gen.documents[d].version_date or "")

@@ -10,7 +10,8 @@ Sources, merged (union):
 - Markdown front matter: ``groups: [hr, finance]`` (or ``access:``, any case, or a YAML block
   list) between ``---`` lines. Front matter that cannot be read fails closed: the file is skipped.
 
-A document with no label is readable by every logged-in user.
+A document with no label is readable by every logged-in user. A symlink inside the source folder
+is labelled by its own path and by its target's: a reader must be allowed by both.
 """
 
 from __future__ import annotations
@@ -101,7 +102,25 @@ class AccessRules:
             rules.append((pattern, parse_groups(groups)))
         return cls(tuple(rules))
 
-    def groups_for(self, source: str, declared: tuple[str, ...] = ()) -> tuple[str, ...]:
+    def groups_for(self, source: str, declared: tuple[str, ...] = (),
+                   target: str | None = None) -> tuple[str, ...]:  # fmt: skip
+        """Groups of ``source`` (its patterns plus the groups it declares). For a symlink,
+        ``target`` is the real file's path: a reader must be allowed by both, so the link gets
+        the groups they share (``conflicts`` tells when they share none)."""
+        own = self._matching(source, declared)
+        if target is None:
+            return own
+        real = self._matching(target, declared)
+        if not own or not real:
+            return own or real
+        return tuple(sorted(set(own) & set(real)))
+
+    def conflicts(self, link: str, target: str) -> bool:
+        """True when a link and its target are both labelled but share no group."""
+        own, real = self._matching(link), self._matching(target)
+        return bool(own and real and not set(own) & set(real))
+
+    def _matching(self, source: str, declared: tuple[str, ...] = ()) -> tuple[str, ...]:
         found = set(declared)
         for pattern, groups in self.patterns:
             if fnmatch.fnmatchcase(source, pattern) or fnmatch.fnmatchcase(

@@ -37,6 +37,7 @@ from .terms import fingerprint as terms_fingerprint
 from .terms import terms as bm25_terms
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+Labeller = Callable[..., tuple[str, ...]]  # (source, declared groups) -> the groups it gets
 # 2: styled （一）headings nest under their 一、 clause; 3: articles embedded without heading path
 CHUNKER_VERSION = 3
 
@@ -69,24 +70,51 @@ def scan(source_dir: Path) -> tuple[list[Path], list[Skipped]]:
     root = source_dir.resolve()
     files, skipped = [], []
     for dirpath, dirnames, filenames in os.walk(source_dir, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        here = Path(dirpath)
+        visible = sorted(d for d in dirnames if not d.startswith("."))
+        skipped += [Skipped((here / d).relative_to(source_dir).as_posix(), _LINKED_FOLDER)
+                    for d in visible if (here / d).is_symlink()]  # fmt: skip
+        dirnames[:] = [d for d in visible if not (here / d).is_symlink()]
         for name in sorted(filenames):
-            path = Path(dirpath) / name
+            path = here / name
             rel = path.relative_to(source_dir).as_posix()
             if name.startswith((".", "~$")) or rel == ACCESS_FILE:
                 continue
-            if path.is_symlink():
-                target = path.resolve()
-                if not target.is_relative_to(root):
-                    skipped.append(Skipped(rel, "symlink pointing outside the source folder "
-                                                "/ 指向源目录之外的链接，已忽略"))  # fmt: skip
-                    continue
-            if path.suffix.lower() not in SUPPORTED:
-                skipped.append(Skipped(rel, f"unsupported file type {path.suffix or '(none)'} "
-                                            "/ 不支持的文件类型"))  # fmt: skip
+            reason = _link_problem(path, root) if path.is_symlink() else None
+            if reason is None and not path.is_file():
+                reason = "not a regular file (pipe, socket or device) / 不是普通文件，已忽略"
+            if reason is None and path.suffix.lower() not in SUPPORTED:
+                reason = f"unsupported file type {path.suffix or '(none)'} / 不支持的文件类型"
+            if reason is not None:
+                skipped.append(Skipped(rel, reason))
                 continue
             files.append(path)
     return files, skipped
+
+
+_LINKED_FOLDER = "symlinked folder not followed: link its files one by one / 不跟随链接的文件夹"
+_LINK_CONFLICT = ("symlink labelled for other groups than its target (access.toml): not "
+                  "ingested / 链接与其目标的访问组不一致，已忽略")  # fmt: skip
+
+
+def _link_problem(path: Path, root: Path) -> str | None:
+    """Why a symlink in the source folder cannot be ingested, or None."""
+    target = path.resolve()
+    if not target.is_relative_to(root):
+        return "symlink pointing outside the source folder / 指向源目录之外的链接，已忽略"
+    if not target.exists():
+        return "broken symlink (its target does not exist) / 链接目标不存在，已忽略"
+    rel = target.relative_to(root)
+    if rel.as_posix() == ACCESS_FILE or any(p.startswith((".", "~$")) for p in rel.parts):
+        return "symlink to a file the ingest ignores / 链接指向被忽略的文件"
+    return None
+
+
+def symlink_targets(source_dir: Path, files: list[Path]) -> dict[str, str]:
+    """Source path of each symlink among ``files`` -> the source path of the real file."""
+    root = source_dir.resolve()
+    return {p.relative_to(source_dir).as_posix(): p.resolve().relative_to(root).as_posix()
+            for p in files if p.is_symlink()}  # fmt: skip
 
 
 def _settings_fingerprint(options: IngestOptions) -> dict:
@@ -149,6 +177,14 @@ def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Em
     prev = _previous(index_dir, options, name)
     files, skipped = scan(source_dir)
     rules = AccessRules.load(source_dir)
+    links = symlink_targets(source_dir, files)
+    conflicting = {rel for rel, target in links.items() if rules.conflicts(rel, target)}
+    skipped += [Skipped(rel, _LINK_CONFLICT) for rel in sorted(conflicting)]
+    files = [p for p in files if p.relative_to(source_dir).as_posix() not in conflicting]
+
+    def label(rel: str, declared: tuple[str, ...] = ()) -> tuple[str, ...]:
+        return rules.groups_for(rel, declared, links.get(rel))
+
     old = prev.generation
     old_docs = {d.source: d for d in old.documents.values()} if old else {}
     reuse = prev.usable()
@@ -183,7 +219,7 @@ def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Em
         removed = sorted(s for s in old_docs if s not in present)
 
     retokenise = reuse and old.manifest.get("terms") != terms_fingerprint()
-    relabelled = [rel for rel, info in kept if rules.groups_for(rel, _declared(old, info))
+    relabelled = [rel for rel, info in kept if label(rel, _declared(old, info))
                   != tuple(info.groups)]  # fmt: skip
     if reuse and not fresh and not removed and not relabelled and not retokenise:
         report = _report(ingested, unchanged, skipped, removed, relabelled, 0, old, started, name,
@@ -192,10 +228,10 @@ def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Em
         prune(index_dir)
         return report
 
-    chunks, vectors, terms, docs = _reuse(old, kept, rules) if reuse else ([], [], [], [])
+    chunks, vectors, terms, docs = _reuse(old, kept, label) if reuse else ([], [], [], [])
     if retokenise:  # the tokeniser changed: new BM25 terms, same vectors
         terms = [bm25_terms(c.search_text()) for c in chunks]
-    new_chunks, new_docs = _chunk_fresh(fresh, rules, options.chunk_size)
+    new_chunks, new_docs = _chunk_fresh(fresh, label, options.chunk_size)
     dim = _dim(embedder, old)
     embed_started = time.perf_counter()
     if new_chunks:
@@ -266,8 +302,8 @@ def _declared(old: Generation | None, info) -> tuple[str, ...]:
     return tuple(old.manifest.get("declared_groups", {}).get(info.source, ()))
 
 
-def _reuse(old: Generation, kept: list, rules: AccessRules):
-    keep_ids = {info.id: rules.groups_for(rel, _declared(old, info)) for rel, info in kept}
+def _reuse(old: Generation, kept: list, label: Labeller):
+    keep_ids = {info.id: label(rel, _declared(old, info)) for rel, info in kept}
     rows = [i for i, c in enumerate(old.chunks) if c.doc_id in keep_ids]
     chunks = [replace(old.chunks[i], groups=keep_ids[old.chunks[i].doc_id]) for i in rows]
     vectors = [np.asarray(old.vectors()[rows])] if rows else []
@@ -280,11 +316,11 @@ def _reuse(old: Generation, kept: list, rules: AccessRules):
     return chunks, vectors, terms, docs
 
 
-def _chunk_fresh(fresh: list[Document], rules: AccessRules, size: int):
+def _chunk_fresh(fresh: list[Document], label: Labeller, size: int):
     chunks: list[Chunk] = []
     docs = []
     for doc in fresh:
-        groups = rules.groups_for(doc.source, doc.groups)
+        groups = label(doc.source, doc.groups)
         chunks.extend(replace(c, groups=groups) for c in chunk_document(doc, size))
         docs.append((doc, doc.text, groups))
     return chunks, docs
