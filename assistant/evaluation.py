@@ -66,7 +66,9 @@ def read_queries(path: Path) -> list[Query]:
             continue
         try:
             data = json.loads(line)
-            question = str(data["question"])
+            question = data["question"]
+            if not isinstance(question, str):
+                raise TypeError(f"question must be a string, not {json.dumps(question)}")
         except (ValueError, KeyError, TypeError) as exc:
             raise PolicyQAError(
                 f"{path} 第 {n} 行不是有效的 JSON 问题 / line {n} is not a JSON question: {exc}"

@@ -75,3 +75,18 @@ def test_bad_queries_file_names_the_line(env):
 def test_ingest_missing_source_is_a_clear_error(env):
     out = run("ingest", env / "no-such-folder", "--index", env / "ix", "--quiet")
     assert out.exit_code == 1 and "source folder not found" in out.output
+
+
+@pytest.mark.parametrize("value", ["null", "42", '["年假"]', '{"q": 1}'])
+def test_a_question_that_is_not_a_string_names_its_line(env, value):
+    from assistant.evaluation import read_queries
+    from ingest.errors import PolicyQAError
+
+    bad = env / "bad.jsonl"
+    bad.write_text(f'{{"id": 1, "question": "年假几天？"}}\n{{"id": 2, "question": {value}}}\n',
+                   "utf-8")  # fmt: skip
+    with pytest.raises(PolicyQAError, match="line 2"):
+        read_queries(bad)
+    bad.write_text(f'{{"id": 2, "question": {value}}}\n', "utf-8")
+    out = run("search", "--index", env / "nowhere", "--queries", bad)
+    assert out.exit_code == 1 and "line 1" in out.output and "Traceback" not in out.output
