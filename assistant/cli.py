@@ -77,7 +77,7 @@ def ingest(ctx, source_dir, index_dir, model, full, quiet, max_file_mb, chunk_si
     options = IngestOptions(
         model=s.model, models_dir=s.models_path, chunk_size=s.chunk_size,
         max_bytes=int(s.max_file_mb * 1024 * 1024), full=full, quiet=s.quiet,
-        batch_size=s.batch_size, threads=s.threads,
+        batch_size=s.batch_size, threads=s.threads, limits=s.load_limits(),
     )  # fmt: skip
     report = run_ingest(s.source_dir, s.index_path, options)
     click.echo(report.summary(), err=s.quiet)
@@ -211,13 +211,14 @@ def evaluate(ctx, index_dir, queries, k, failures, as_json, answers) -> None:
 
 @main.command()
 @click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder.")
+@click.option("--check", is_flag=True, help="Verify every index file against its checksum.")
 @click.pass_context
 @handled
-def status(ctx, index_dir) -> None:
+def status(ctx, index_dir, check) -> None:
     """What the index holds and what the last ingest did."""
     from .service import Assistant
 
-    _out(Assistant(_settings(ctx, index_dir=index_dir)).status())
+    _out(Assistant(_settings(ctx, index_dir=index_dir)).status(check=check))
 
 
 @main.command()

@@ -8,6 +8,7 @@ swaps one reference, so a question is always answered by one whole generation, o
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,14 @@ from pathlib import Path
 from ingest.access import can_read
 from ingest.embedding import Embedder, embedder_name, load_embedder
 from ingest.errors import IndexBusy, PolicyQAError
-from ingest.index import DocumentInfo, Generation, current_generation, lock_holder, open_current
+from ingest.index import (
+    DocumentInfo,
+    Generation,
+    check_folder,
+    current_generation,
+    lock_holder,
+    open_current,
+)
 from ingest.pipeline import IngestOptions, Progress, run_ingest
 from ingest.records import Chunk, IngestReport
 
@@ -26,6 +34,7 @@ from .records import Answer
 from .retrieval import RetrievalConfig, Retriever, SearchResult, looks_like_follow_up
 from .settings import Settings
 
+log = logging.getLogger(__name__)
 MAX_QUESTION = 2000  # characters kept from a question; the rest is dropped with a notice
 
 
@@ -73,6 +82,7 @@ class Assistant:
         self._swap = threading.Lock()
         self._ingesting = threading.Lock()
         self._llm = None
+        self._unreadable: dict[str | None, str] = {}  # generation -> why it could not be loaded
         self.config = RetrievalConfig(
             fusion=settings.fusion, alpha=settings.alpha,
             rrf_k=settings.rrf_k, dense_weight=settings.dense_weight,
@@ -104,12 +114,24 @@ class Assistant:
         with self._swap:
             r = self._retriever
             if r is None or (current is not None and r.gen.name != current):
-                gen = open_current(self.index_dir)
-                embedder = self._embedder_for(gen)
-                adapter = adapter_for(self.settings.query_adapter, embedder.name, embedder.dim)
-                r = Retriever(gen, embedder, self.config, adapter)
+                if r is not None and current in self._unreadable:
+                    return r  # a newer generation that cannot be read: keep the last good one
+                try:
+                    r = self._load()
+                except PolicyQAError as exc:
+                    if self._retriever is None:
+                        raise
+                    self._unreadable[current] = str(exc)
+                    log.warning("keeping generation %s: %s", self._retriever.gen.name, exc)
+                    return self._retriever
                 self._retriever = r  # one reference swap: readers see old or new, whole
         return r
+
+    def _load(self) -> Retriever:
+        gen = open_current(self.index_dir).load_all()  # every file read before any model loads
+        embedder = self._embedder_for(gen)
+        adapter = adapter_for(self.settings.query_adapter, embedder.name, embedder.dim)
+        return Retriever(gen, embedder, self.config, adapter)
 
     def has_index(self) -> bool:
         return current_generation(self.index_dir) is not None
@@ -124,7 +146,7 @@ class Assistant:
             options = IngestOptions(
                 model=s.model, models_dir=s.models_path, chunk_size=s.chunk_size,
                 max_bytes=int(s.max_file_mb * 1024 * 1024), full=full, quiet=True,
-                batch_size=s.batch_size, threads=s.threads,
+                batch_size=s.batch_size, threads=s.threads, limits=s.load_limits(),
             )  # fmt: skip
             emb = self._embedder
             if emb is not None and emb.name != embedder_name(s.model):
@@ -237,18 +259,26 @@ class Assistant:
             return None
         return found
 
-    def status(self) -> dict:
-        if not self.has_index():
+    def status(self, check: bool = False) -> dict:
+        """What the index holds; ``check``: verify the current generation's files against the
+        checksums in its manifest first (IndexDamaged names the first bad one)."""
+        check_folder(self.index_dir)
+        if not (self.index_dir / "CURRENT").exists():
             return {
                 "index": str(self.index_dir),
                 "ready": False,
                 "ingest_running": self.ingest_running(),
             }
-        loaded = self._retriever
-        current = current_generation(self.index_dir)
-        # status never loads the embedder: a loaded, current generation or a fresh read
-        gen = loaded.gen if loaded is not None and loaded.gen.name == current else open_current(
-            self.index_dir)  # fmt: skip
+        if self._retriever is not None and not check:
+            self.retriever()  # picks up a newer generation, or records why it cannot be read
+        loaded, current = self._retriever, current_generation(self.index_dir)
+        error = self._unreadable.get(current) if loaded is not None else None
+        checked = None
+        if loaded is not None and (loaded.gen.name == current or error) and not check:
+            gen = loaded.gen  # status never loads the embedder: the loaded generation...
+        else:  # ... or a fresh read of every file
+            gen = open_current(self.index_dir)
+            checked = gen.check() if check else gen.load_all() and None
         report = gen.report
         from ingest.index import read_last_report
 
@@ -265,6 +295,8 @@ class Assistant:
             "last_run": last.to_json(),
             "ingest_running": self.ingest_running(),
             "llm": self.settings.llm_model if self.settings.llm_enabled else None,
+            **({"error": error} if error else {}),
+            **({"check": {"ok": True, "files": checked}} if checked is not None else {}),
         }
 
     def _adapter_status(self, gen: Generation) -> dict:

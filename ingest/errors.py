@@ -19,3 +19,11 @@ class IndexMissing(PolicyQAError):
 
 class IndexIncompatible(PolicyQAError):
     """The index was written by another format version or embedder."""
+
+
+class IndexDamaged(PolicyQAError):
+    """A file of the index cannot be read (or fails its checksum); the message names it."""
+
+    def __init__(self, message: str, path: str = "", detail: str = "") -> None:
+        super().__init__(message)
+        self.path, self.detail = path, detail

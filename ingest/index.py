@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import time
@@ -30,7 +31,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import IndexBusy, IndexIncompatible, IndexMissing
+from .errors import IndexBusy, IndexIncompatible, IndexMissing, PolicyQAError
+from .integrity import (
+    GENERATION_NAME,
+    check_generation,
+    checksums,
+    damaged,
+    private_folder,
+    reading,
+    verify,
+)
 from .records import Chunk, Document, IngestReport
 
 FORMAT_VERSION = 1
@@ -84,11 +94,17 @@ def write_generation(index_dir: Path, *, documents: Sequence[tuple[Document | Do
     import bm25s
     import faiss
 
+    check_folder(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     name = _next_generation_name(index_dir)
     tmp = index_dir / f"tmp-{name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    tmp.mkdir(mode=0o700)
+    private_folder(tmp)
+    if _only_index_entries(index_dir):
+        private_folder(index_dir)
+    # created 0600 before SQLite opens it: it holds the full text of restricted documents
+    os.close(os.open(tmp / "chunks.sqlite", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     db = sqlite3.connect(tmp / "chunks.sqlite")
     with db:
         db.executescript(_SCHEMA)
@@ -111,8 +127,9 @@ def write_generation(index_dir: Path, *, documents: Sequence[tuple[Document | Do
     manifest = {**manifest, "format_version": FORMAT_VERSION, "generation": name,
                 "built_at": report.finished_at, "counts": {"documents": len(documents),
                 "chunks": len(chunks)}}  # fmt: skip
-    _write_json(tmp / "manifest.json", manifest)
     _write_json(tmp / "report.json", report.to_json())
+    manifest["files"] = checksums(tmp)  # `policyqa status --check` compares them
+    _write_json(tmp / "manifest.json", manifest)
     _fsync_dir(tmp)
     os.replace(tmp, index_dir / name)
     _publish(index_dir, name)
@@ -150,7 +167,29 @@ def _publish(index_dir: Path, name: str) -> None:
 
 
 def _generations(index_dir: Path) -> list[str]:
-    return sorted(p.name for p in index_dir.glob("gen-*") if p.is_dir())
+    return sorted(p.name for p in index_dir.glob("gen-*")
+                  if GENERATION_NAME.fullmatch(p.name) and p.is_dir())  # fmt: skip
+
+
+_INDEX_ENTRY = re.compile(r"CURRENT|report\.json|lock|gen-\d+|tmp-.*|.*\.tmp\d+")
+
+
+def _only_index_entries(index_dir: Path) -> bool:
+    """True when the folder holds nothing but what an index writes (so making it private
+    cannot lock anyone out of a folder that was never ours, such as /tmp)."""
+    return all(_INDEX_ENTRY.fullmatch(p.name) for p in index_dir.iterdir())
+
+
+def check_folder(index_dir: Path) -> None:
+    """A clear message when the index path (or a folder above it) is a file."""
+    for path in (index_dir, *index_dir.parents):
+        if path.exists():
+            if not path.is_dir():
+                raise PolicyQAError(
+                    f"索引路径 {path} 是文件而不是文件夹 / index path {path} is a file, not a "
+                    "folder: give --index a folder"
+                )
+            return
 
 
 def _next_generation_name(index_dir: Path) -> str:
@@ -178,9 +217,11 @@ def prune(index_dir: Path) -> None:
 def current_generation(index_dir: Path) -> str | None:
     try:
         name = (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
-    except OSError:
+    except (OSError, ValueError):
         return None
-    return name if name and (index_dir / name / "manifest.json").is_file() else None
+    if not GENERATION_NAME.fullmatch(name):
+        return None
+    return name if (index_dir / name / "manifest.json").is_file() else None
 
 
 # --- the lock ---------------------------------------------------------------------------------
@@ -204,7 +245,10 @@ def _pid_alive(pid: int) -> bool:
 @contextlib.contextmanager
 def ingest_lock(index_dir: Path):
     """Exclusive lock for one ingest run; a lock left by a dead process is cleared."""
-    index_dir.mkdir(parents=True, exist_ok=True)
+    check_folder(index_dir)
+    if not index_dir.exists():
+        index_dir.mkdir(parents=True, exist_ok=True)
+        private_folder(index_dir)
     path = index_dir / "lock"
     for _ in range(2):
         try:
@@ -274,37 +318,60 @@ def _chunk_from_row(r: sqlite3.Row) -> Chunk:
 
 
 class Generation:
-    """One published generation, loaded into memory (chunks, FAISS, BM25)."""
+    """One published generation, loaded into memory (chunks, FAISS, BM25).
+
+    A file that cannot be read raises ``IndexDamaged`` naming it and the fix."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.name = folder.name
-        self.manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        if self.manifest.get("format_version") != FORMAT_VERSION:
-            raise IndexIncompatible(
-                f"索引格式版本 {self.manifest.get('format_version')} 不受支持，请用 --full 重建 / "
-                f"index format {self.manifest.get('format_version')} unsupported: rebuild with --full"
+        self.manifest = self._read_manifest()
+        with reading(folder / "report.json"):
+            self.report = IngestReport.from_json(
+                json.loads((folder / "report.json").read_text(encoding="utf-8"))
             )
-        self.report = IngestReport.from_json(
-            json.loads((folder / "report.json").read_text(encoding="utf-8"))
-        )
-        db = self._connect()
-        self.chunks: list[Chunk] = [_chunk_from_row(r) for r in db.execute(
-            "SELECT * FROM chunks ORDER BY row")]  # fmt: skip
-        self.documents: dict[str, DocumentInfo] = {
-            r["id"]: DocumentInfo(r["id"], r["source"], r["title"], r["version_date"],
-                                  r["sha256"], r["kind"], tuple(json.loads(r["groups"])),
-                                  tuple(tuple(p) for p in json.loads(r["pages"])))
-            for r in db.execute("SELECT id, source, title, version_date, sha256, kind, groups, "
-                                "pages FROM documents")
-        }  # fmt: skip
-        db.close()
+        with reading(self._db_path):
+            db = self._connect()
+            try:
+                self.chunks: list[Chunk] = [_chunk_from_row(r) for r in db.execute(
+                    "SELECT * FROM chunks ORDER BY row")]  # fmt: skip
+                self.documents: dict[str, DocumentInfo] = {
+                    r["id"]: DocumentInfo(r["id"], r["source"], r["title"], r["version_date"],
+                                          r["sha256"], r["kind"], tuple(json.loads(r["groups"])),
+                                          tuple(tuple(p) for p in json.loads(r["pages"])))
+                    for r in db.execute("SELECT id, source, title, version_date, sha256, kind, "
+                                        "groups, pages FROM documents")
+                }  # fmt: skip
+            finally:
+                db.close()
+            if any(c.doc_id not in self.documents for c in self.chunks):
+                raise ValueError("chunks of unknown documents")
         self._faiss = None
         self._bm25 = None
 
+    def _read_manifest(self) -> dict:
+        path = self.folder / "manifest.json"
+        with reading(path):
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(manifest, dict):
+                raise ValueError("not a JSON object")
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexIncompatible(
+                f"索引格式版本 {manifest.get('format_version')} 不受支持，请用 --full 重建 / "
+                f"index format {manifest.get('format_version')} unsupported: rebuild with --full"
+            )
+        with reading(path):
+            str(manifest["embedder"]["name"]), int(manifest["embedder"]["dim"])
+        return manifest
+
+    @property
+    def _db_path(self) -> Path:
+        return self.folder / "chunks.sqlite"
+
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(f"file:{self.folder / 'chunks.sqlite'}?mode=ro", uri=True,
-                             check_same_thread=False)  # fmt: skip
+        if not self._db_path.is_file():
+            raise FileNotFoundError(self._db_path)
+        db = sqlite3.connect(f"file:{self._db_path}?mode=ro", uri=True, check_same_thread=False)
         db.row_factory = sqlite3.Row
         return db
 
@@ -317,7 +384,14 @@ class Generation:
         if self._faiss is None:
             import faiss
 
-            self._faiss = faiss.read_index(str(self.folder / "faiss.index"))
+            path = self.folder / "faiss.index"
+            with reading(path):
+                if not path.is_file():
+                    raise FileNotFoundError(path)
+                index = faiss.read_index(str(path))
+                if index.ntotal != len(self.chunks):
+                    raise ValueError(f"{index.ntotal} vectors for {len(self.chunks)} chunks")
+            self._faiss = index
         return self._faiss
 
     @property
@@ -325,40 +399,75 @@ class Generation:
         if self._bm25 is None:
             import bm25s
 
-            self._bm25 = bm25s.BM25.load(str(self.folder / "bm25"), show_progress=False)
+            try:
+                with reading(self.folder / "bm25"):
+                    self._bm25 = bm25s.BM25.load(str(self.folder / "bm25"), show_progress=False)
+            except PolicyQAError as exc:  # name the file, when the checksums can tell which
+                bad = [rel for rel, _ in verify(self.folder, self.manifest)[0]
+                       if rel.startswith("bm25/")]  # fmt: skip
+                if bad:
+                    raise damaged(self.folder / bad[0], getattr(exc, "detail", "")) from exc
+                raise
         return self._bm25
 
     def load_all(self) -> Generation:
-        """Load FAISS and BM25 now (the app does it before switching to this generation)."""
-        _ = self.faiss, self.bm25
+        """Load FAISS and BM25 now and check the vectors (the app does it before switching to
+        this generation)."""
+        _ = self.faiss, self.bm25, self.vectors()
         return self
 
     def vectors(self) -> np.ndarray:
-        return np.load(self.folder / "vectors.npy", mmap_mode="r")
+        path = self.folder / "vectors.npy"
+        with reading(path):
+            vectors = np.load(path, mmap_mode="r")
+            if vectors.ndim != 2 or len(vectors) != len(self.chunks):
+                raise ValueError(f"shape {vectors.shape} for {len(self.chunks)} chunks")
+        return vectors
 
     def terms(self) -> list[list[str]]:
-        db = self._connect()
-        try:
-            return [json.loads(r[0]) for r in db.execute("SELECT terms FROM chunks ORDER BY row")]
-        finally:
-            db.close()
+        with reading(self._db_path):
+            db = self._connect()
+            try:
+                return [
+                    json.loads(r[0]) for r in db.execute("SELECT terms FROM chunks ORDER BY row")
+                ]
+            finally:
+                db.close()
 
     def document_text(self, doc_id: str) -> str | None:
-        db = self._connect()
-        try:
-            row = db.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()
-        finally:
-            db.close()
+        with reading(self._db_path):
+            db = self._connect()
+            try:
+                row = db.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()
+            finally:
+                db.close()
         return row[0] if row else None
+
+    def check(self) -> int:
+        """Compare every file with the checksums in the manifest, then read them all; raise
+        ``IndexDamaged`` naming the first bad one. Returns the number of files checked."""
+        checked = check_generation(self.folder, self.manifest)
+        self.load_all()
+        return checked
 
 
 def open_current(index_dir: Path) -> Generation:
-    name = current_generation(index_dir)
-    if name is None:
+    check_folder(index_dir)
+    pointer = index_dir / "CURRENT"
+    try:
+        raw = pointer.read_bytes()
+    except FileNotFoundError:
         raise IndexMissing(
             f"索引 {index_dir} 尚未建立，请先运行 policyqa ingest / no index at {index_dir}: "
             "run `policyqa ingest` first"
-        )
+        ) from None
+    except OSError as exc:
+        raise damaged(pointer, exc.strerror or type(exc).__name__) from exc
+    name = raw.decode("utf-8", "replace").strip()
+    if not GENERATION_NAME.fullmatch(name):
+        raise damaged(pointer, "does not name a generation")
+    if not (index_dir / name).is_dir():
+        raise damaged(index_dir / name, "the generation CURRENT names is missing")
     return Generation(index_dir / name)
 
 

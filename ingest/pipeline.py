@@ -20,18 +20,19 @@ from pathlib import Path
 import numpy as np
 
 from .access import ACCESS_FILE, AccessRules
+from .budget import Loader, LoadLimits
 from .chunking import chunk_document
 from .embedding import Embedder, embedder_name, load_embedder, release_memory
-from .errors import IndexIncompatible, LoadError
+from .errors import IndexDamaged, IndexMissing, LoadError, PolicyQAError
 from .index import (
     Generation,
-    current_generation,
     ingest_lock,
+    open_current,
     prune,
     write_generation,
     write_last_report,
 )
-from .loaders import SUPPORTED, load_file
+from .loaders import SUPPORTED
 from .records import Chunk, Document, IngestReport, Skipped
 from .terms import fingerprint as terms_fingerprint
 from .terms import terms as bm25_terms
@@ -52,6 +53,7 @@ class IngestOptions:
     quiet: bool = False
     batch_size: int = 4
     threads: int = 0
+    limits: LoadLimits = LoadLimits()  # what one file may expand to, and its time and memory
 
 
 @dataclass
@@ -122,11 +124,17 @@ def _settings_fingerprint(options: IngestOptions) -> dict:
 
 
 def _previous(index_dir: Path, options: IngestOptions, name: str) -> _Previous:
-    if current_generation(index_dir) is None:
-        return _Previous(None, "no previous index / 首次建立索引")
+    """The current generation, when it can lend anything: whatever state it is in (damaged,
+    incompatible, half-deleted), the run goes on as a full rebuild from the sources."""
     try:
-        gen = Generation(index_dir / current_generation(index_dir))
-    except (IndexIncompatible, OSError, ValueError, KeyError) as exc:
+        gen = open_current(index_dir)
+        gen.vectors()  # read by reuse: a damaged file forces a rebuild here, not a failure later
+    except IndexMissing:
+        return _Previous(None, "no previous index / 首次建立索引")
+    except IndexDamaged as exc:
+        return _Previous(None, f"previous index damaged: {exc.path} ({exc.detail}) "
+                               "/ 旧索引损坏，全部重建")  # fmt: skip
+    except PolicyQAError as exc:
         return _Previous(None, f"previous index unreadable ({exc}) / 旧索引不可用")
     if options.full:
         return _Previous(gen, "--full requested / 指定了 --full")
@@ -192,26 +200,27 @@ def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Em
     kept: list[tuple[str, object]] = []  # (source, DocumentInfo) reused
     fresh: list[Document] = []
     unchanged, ingested = [], []
-    for i, path in enumerate(files):
-        rel = path.relative_to(source_dir).as_posix()
-        if progress:
-            progress("scanning", i, len(files))
-        try:
-            size = path.stat().st_size
-            if size > options.max_bytes:
-                raise LoadError(f"file too large ({size / 1048576:.0f} MB > "
-                                f"{options.max_bytes / 1048576:.0f} MB) / 文件过大")  # fmt: skip
-            digest = _sha256(path)
-            if reuse and rel in old_docs and old_docs[rel].sha256 == digest:
-                kept.append((rel, old_docs[rel]))
-                unchanged.append(rel)
-                continue
-            fresh.append(load_file(path, source_dir, options.max_bytes))
-            ingested.append(rel)
-        except LoadError as exc:
-            skipped.append(Skipped(rel, str(exc)))
-        except OSError as exc:
-            skipped.append(Skipped(rel, f"cannot read file ({exc.strerror}) / 无法读取"))
+    with Loader(options.limits) as loader:  # a worker process, started for the first load
+        for i, path in enumerate(files):
+            rel = path.relative_to(source_dir).as_posix()
+            if progress:
+                progress("scanning", i, len(files))
+            try:
+                size = path.stat().st_size
+                if size > options.max_bytes:
+                    raise LoadError(f"file too large ({size / 1048576:.0f} MB > "
+                                    f"{options.max_bytes / 1048576:.0f} MB) / 文件过大")  # fmt: skip
+                digest = _sha256(path)
+                if reuse and rel in old_docs and old_docs[rel].sha256 == digest:
+                    kept.append((rel, old_docs[rel]))
+                    unchanged.append(rel)
+                    continue
+                fresh.append(loader.load(path, source_dir, options.max_bytes))
+                ingested.append(rel)
+            except LoadError as exc:
+                skipped.append(Skipped(rel, str(exc)))
+            except OSError as exc:
+                skipped.append(Skipped(rel, f"cannot read file ({exc.strerror}) / 无法读取"))
     present = {p.relative_to(source_dir).as_posix() for p in files}
     skipped_sources = {s.source for s in skipped}
     removed = sorted(s for s in old_docs if s not in present or s in skipped_sources)

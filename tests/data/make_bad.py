@@ -234,6 +234,27 @@ def make_outside_link(folder: Path, target_dir: Path, name: str = "outside_link.
     return link
 
 
+def make_paragraphs_docx(path: Path, paragraphs: int, text: str = "条") -> None:
+    """A valid docx of ``paragraphs`` one-run paragraphs of ``text``, streamed into the zip (level
+    9), so 190 MB of tiny paragraphs ("paragraph bomb", issue 15) stays well under 1 MB."""
+    para = f"<w:p><w:r><w:t>{text}</w:t></w:r></w:p>".encode()
+    per_block = max(1, (1 << 20) // len(para))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for name, content in (("[Content_Types].xml", _CONTENT_TYPES), ("_rels/.rels", _RELS)):
+            zf.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), content,
+                        compress_type=zipfile.ZIP_DEFLATED)  # fmt: skip
+        info = zipfile.ZipInfo("word/document.xml", date_time=(1980, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with zf.open(info, "w", force_zip64=True) as out:
+            out.write(_DOC_HEAD.encode("utf-8"))
+            left = paragraphs
+            while left > 0:
+                n = min(left, per_block)
+                out.write(para * n)
+                left -= n
+            out.write(_DOC_TAIL.encode("utf-8"))
+
+
 if __name__ == "__main__":
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("bad_out")
     for name, kind in make_bad_files(out).items():

@@ -1,0 +1,232 @@
+"""Loading one file under a budget, so one file cannot stall or sink an ingest run.
+
+- Bounds on what a document may expand to (``LoadLimits``): a zip container (.docx, .xlsx, ...)
+  is inflated as a stream and refused past ``max_unpacked_mb`` actual bytes (the sizes its
+  directory states are not trusted) or ``max_paragraphs`` paragraphs, before any parser builds
+  a tree; any document yielding more than ``max_text_chars`` characters is refused.
+- Loaders run in one worker process per run (a fresh ``python -c``, nothing inherited) (started on the first file that needs loading,
+  so a run over an unchanged corpus starts none), under an address-space limit
+  (``memory_mb``, RLIMIT_AS) and a per-file time limit (``timeout_s``). A worker that runs out
+  of time or memory is killed; that file is skipped with a one-line reason and a fresh worker
+  takes the next one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import socket
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from .errors import LoadError
+from .loaders import load_file
+from .records import Document
+
+_MB = 1024 * 1024
+_PARAGRAPH = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?p[\s/>]")  # <w:p>, <w:p w:rsidR=..>, <a:p/>
+_STARTUP_S = 120.0  # a worker's start (interpreter, imports) does not count against a file
+_OVERLAP = 64  # bytes kept between stream blocks so a tag split across two is still seen
+
+
+@dataclass(frozen=True)
+class LoadLimits:
+    max_unpacked_mb: float = 100.0  # all members of a zip container, inflated
+    max_paragraphs: int = 100_000  # paragraph elements in the XML of a zip container
+    max_text_chars: int = 5_000_000  # characters of text one document may yield
+    timeout_s: float = 120.0  # per file
+    memory_mb: int = 2048  # address space of the loader process
+    isolate: bool = True  # False: load in this process, without the time and memory limits
+
+
+def check_container(data: bytes, limits: LoadLimits, kind: str = "file") -> None:
+    """Refuse a zip container that inflates past the limits (streamed: nothing is kept)."""
+    if not data.startswith(b"PK\x03\x04"):
+        return
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        return  # the format's own loader says why it cannot read it
+    budget, paragraphs = int(limits.max_unpacked_mb * _MB), 0
+    for info in archive.infolist():
+        counting = info.filename.lower().endswith(".xml")
+        tail = b""
+        try:
+            with archive.open(info) as member:
+                while block := member.read(1 << 20):
+                    budget -= len(block)
+                    if budget < 0:
+                        raise LoadError(
+                            f"{kind} inflates past the {limits.max_unpacked_mb:g} MB unpacked "
+                            "limit (zip bomb?) / 解压后体积超限，已跳过"
+                        )
+                    if counting:
+                        window = tail + block
+                        paragraphs += len(_PARAGRAPH.findall(window))
+                        tail = window[-_OVERLAP:]
+                        paragraphs -= len(_PARAGRAPH.findall(tail))  # counted again next block
+                    if paragraphs > limits.max_paragraphs:
+                        raise _too_many_paragraphs(kind, limits)
+                paragraphs += len(_PARAGRAPH.findall(tail))
+                if paragraphs > limits.max_paragraphs:
+                    raise _too_many_paragraphs(kind, limits)
+        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError):
+            return  # a damaged member: the loader reports it
+        except RuntimeError:  # an encrypted member
+            return
+
+
+def _too_many_paragraphs(kind: str, limits: LoadLimits) -> LoadError:
+    return LoadError(f"{kind} holds more than {limits.max_paragraphs} paragraphs (limit) "
+                     "/ 段落数超限，已跳过")  # fmt: skip
+
+
+def load_bounded(path: Path, root: Path, max_bytes: int, limits: LoadLimits) -> Document:
+    """``load_file`` with the expansion bounds (no time or memory limit: see ``Loader``)."""
+    with contextlib.suppress(OSError), open(path, "rb") as f:
+        if f.read(4) == b"PK\x03\x04" and path.stat().st_size <= max_bytes:
+            f.seek(0)
+            check_container(f.read(), limits, path.suffix.lower().lstrip(".") or "file")
+    doc = load_file(path, root, max_bytes)
+    if len(doc.text) > limits.max_text_chars:
+        raise LoadError(f"document yields more than {limits.max_text_chars} characters of text "
+                        "(limit) / 文本长度超限，已跳过")  # fmt: skip
+    return doc
+
+
+def _limit_memory(megabytes: int) -> None:
+    import resource
+
+    limit = int(megabytes) * _MB
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def serve(fd: int) -> None:
+    """The worker (``python -c``, so no caller's main module is ever re-run): receive the
+    limits, then load the files it is sent, one at a time, sending back each result."""
+    conn = Connection(fd)
+    limits = conn.recv()
+    _limit_memory(limits.memory_mb)
+    conn.send("ready")  # started and imported: the time limit counts from here
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        path, root, max_bytes = job
+        try:
+            result = ("ok", load_bounded(Path(path), Path(root), max_bytes, limits))
+        except LoadError as exc:
+            result = ("error", str(exc))
+        except MemoryError:
+            result = ("error", _out_of_memory(limits))
+        except Exception as exc:  # a loader bug or a parser's own error: skip the file, go on
+            result = ("error", f"cannot read file ({type(exc).__name__}) / 无法读取")
+        if result[0] == "error" and _near_limit(limits.memory_mb):
+            # parsers report running out of memory in their own words (lxml: "unknown error")
+            conn.send(("exit", _out_of_memory(limits)))
+            return  # a fresh worker takes the next file
+        try:
+            conn.send(result)
+        except MemoryError:
+            conn.send(("error", _out_of_memory(limits)))
+
+
+def _near_limit(megabytes: int) -> bool:
+    """True when this process's peak address space came within 10 % of its limit."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return False
+    m = re.search(r"^VmPeak:\s*(\d+) kB", status, re.M)
+    return bool(m) and int(m.group(1)) * 1024 >= 0.9 * megabytes * _MB
+
+
+def _out_of_memory(limits: LoadLimits) -> str:
+    return (f"loading needs more than the {limits.memory_mb} MB memory limit / "
+            "超出读取内存上限，已跳过")  # fmt: skip
+
+
+class Loader:
+    """Loads files in a worker process under ``limits``; use as a context manager."""
+
+    def __init__(self, limits: LoadLimits = LoadLimits()) -> None:
+        self.limits = limits
+        self._process = None
+        self._conn = None
+
+    def __enter__(self) -> Loader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def load(self, path: Path, root: Path, max_bytes: int) -> Document:
+        """The document, or ``LoadError`` with a one-line reason (time or memory limit too)."""
+        if not self.limits.isolate:
+            return load_bounded(path, root, max_bytes, self.limits)
+        conn = self._worker()
+        conn.send((str(path), str(root), max_bytes))
+        if not conn.poll(self.limits.timeout_s):
+            self._stop()
+            raise LoadError(f"loading took longer than the {self.limits.timeout_s:g} s time "
+                            "limit / 读取超时，已跳过")  # fmt: skip
+        try:
+            kind, value = conn.recv()
+        except (EOFError, OSError):
+            code = self._process.poll() if self._process is not None else None
+            self._stop()
+            raise LoadError(f"the loader process died (exit {code}); {_out_of_memory(self.limits)}"
+                            ) from None  # fmt: skip
+        if kind == "ok":
+            return value
+        if kind == "exit":  # the worker stops after this file
+            self._stop()
+        raise LoadError(value)
+
+    def _worker(self) -> Connection:
+        if self._process is None or self._process.poll() is not None:
+            self._stop()
+            parent, child = socket.socketpair()
+            package_root = str(Path(__file__).resolve().parents[1])
+            path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+            self._process = subprocess.Popen(
+                [sys.executable, "-c", "import sys; from ingest.budget import serve; "
+                 "serve(int(sys.argv[1]))", str(child.fileno())],
+                pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONPATH": path},
+            )  # fmt: skip
+            child.close()
+            self._conn = Connection(parent.detach())
+            self._conn.send(self.limits)
+            if not self._conn.poll(_STARTUP_S) or self._conn.recv() != "ready":
+                self._stop()
+                raise LoadError("the loader process did not start / 读取进程未能启动")
+        return self._conn
+
+    def _stop(self) -> None:
+        if self._process is not None:
+            with contextlib.suppress(OSError):
+                self._process.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(5)
+        if self._conn is not None:
+            self._conn.close()
+        self._process = self._conn = None
+
+    def close(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            with contextlib.suppress(OSError):
+                self._conn.send(None)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(2)
+        self._stop()
