@@ -443,6 +443,16 @@ class Generation:
                 db.close()
         return row[0] if row else None
 
+    def check_readable(self) -> None:
+        """Before an ingest reuses this generation: its checksums (when the manifest has them,
+        else a full read), without keeping FAISS and BM25 in memory."""
+        if self.manifest.get("files"):
+            check_generation(self.folder, self.manifest)
+        else:
+            self.load_all()
+            self._faiss = self._bm25 = None
+        self.vectors()
+
     def check(self) -> int:
         """Compare every file with the checksums in the manifest, then read them all; raise
         ``IndexDamaged`` naming the first bad one. Returns the number of files checked."""

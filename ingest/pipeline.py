@@ -128,7 +128,7 @@ def _previous(index_dir: Path, options: IngestOptions, name: str) -> _Previous:
     incompatible, half-deleted), the run goes on as a full rebuild from the sources."""
     try:
         gen = open_current(index_dir)
-        gen.vectors()  # read by reuse: a damaged file forces a rebuild here, not a failure later
+        gen.check_readable()  # a damaged file forces a rebuild here, not a failure later
     except IndexMissing:
         return _Previous(None, "no previous index / 首次建立索引")
     except IndexDamaged as exc:
@@ -174,12 +174,13 @@ def run_ingest(source_dir: Path, index_dir: Path, options: IngestOptions = Inges
     """Bring the index at ``index_dir`` up to date with ``source_dir``. Holds the ingest lock."""
     if not source_dir.is_dir():
         raise LoadError(f"源目录不存在：{source_dir} / source folder not found: {source_dir}")
-    with ingest_lock(index_dir):
-        return _run(source_dir, index_dir, options, embedder, progress)
+    # files are loaded in a worker process under options.limits, started for the first load
+    with ingest_lock(index_dir), Loader(options.limits) as loader:
+        return _run(source_dir, index_dir, options, embedder, progress, loader)
 
 
 def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Embedder | None,
-         progress: Progress | None) -> IngestReport:  # fmt: skip
+         progress: Progress | None, loader: Loader) -> IngestReport:  # fmt: skip
     started = time.perf_counter()
     name = embedder.name if embedder is not None else embedder_name(options.model)
     prev = _previous(index_dir, options, name)
@@ -200,27 +201,27 @@ def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Em
     kept: list[tuple[str, object]] = []  # (source, DocumentInfo) reused
     fresh: list[Document] = []
     unchanged, ingested = [], []
-    with Loader(options.limits) as loader:  # a worker process, started for the first load
-        for i, path in enumerate(files):
-            rel = path.relative_to(source_dir).as_posix()
-            if progress:
-                progress("scanning", i, len(files))
-            try:
-                size = path.stat().st_size
-                if size > options.max_bytes:
-                    raise LoadError(f"file too large ({size / 1048576:.0f} MB > "
-                                    f"{options.max_bytes / 1048576:.0f} MB) / 文件过大")  # fmt: skip
-                digest = _sha256(path)
-                if reuse and rel in old_docs and old_docs[rel].sha256 == digest:
-                    kept.append((rel, old_docs[rel]))
-                    unchanged.append(rel)
-                    continue
-                fresh.append(loader.load(path, source_dir, options.max_bytes))
-                ingested.append(rel)
-            except LoadError as exc:
-                skipped.append(Skipped(rel, str(exc)))
-            except OSError as exc:
-                skipped.append(Skipped(rel, f"cannot read file ({exc.strerror}) / 无法读取"))
+    for i, path in enumerate(files):
+        rel = path.relative_to(source_dir).as_posix()
+        if progress:
+            progress("scanning", i, len(files))
+        try:
+            size = path.stat().st_size
+            if size > options.max_bytes:
+                raise LoadError(f"file too large ({size / 1048576:.0f} MB > "
+                                f"{options.max_bytes / 1048576:.0f} MB) / 文件过大")  # fmt: skip
+            digest = _sha256(path)
+            if reuse and rel in old_docs and old_docs[rel].sha256 == digest:
+                kept.append((rel, old_docs[rel]))
+                unchanged.append(rel)
+                continue
+            fresh.append(loader.load(path, source_dir, options.max_bytes))
+            ingested.append(rel)
+        except LoadError as exc:
+            skipped.append(Skipped(rel, str(exc)))
+        except OSError as exc:
+            skipped.append(Skipped(rel, f"cannot read file ({exc.strerror}) / 无法读取"))
+    loader.close()  # its worker is not needed while embedding
     present = {p.relative_to(source_dir).as_posix() for p in files}
     skipped_sources = {s.source for s in skipped}
     removed = sorted(s for s in old_docs if s not in present or s in skipped_sources)
