@@ -54,6 +54,8 @@ def check_container(data: bytes, limits: LoadLimits, kind: str = "file") -> None
     except zipfile.BadZipFile:
         return  # the format's own loader says why it cannot read it
     budget, paragraphs = int(limits.max_unpacked_mb * _MB), 0
+    if sum(i.file_size for i in archive.infolist()) > budget:  # stated sizes: may understate
+        raise _too_big(kind, limits)
     for info in archive.infolist():
         counting = info.filename.lower().endswith(".xml")
         tail = b""
@@ -62,10 +64,7 @@ def check_container(data: bytes, limits: LoadLimits, kind: str = "file") -> None
                 while block := member.read(1 << 20):
                     budget -= len(block)
                     if budget < 0:
-                        raise LoadError(
-                            f"{kind} inflates past the {limits.max_unpacked_mb:g} MB unpacked "
-                            "limit (zip bomb?) / 解压后体积超限，已跳过"
-                        )
+                        raise _too_big(kind, limits)
                     if counting:
                         window = tail + block
                         paragraphs += len(_PARAGRAPH.findall(window))
@@ -80,6 +79,11 @@ def check_container(data: bytes, limits: LoadLimits, kind: str = "file") -> None
             return  # a damaged member: the loader reports it
         except RuntimeError:  # an encrypted member
             return
+
+
+def _too_big(kind: str, limits: LoadLimits) -> LoadError:
+    return LoadError(f"{kind} inflates past the {limits.max_unpacked_mb:g} MB unpacked limit "
+                     "(zip bomb?) / 解压后体积超限，已跳过")  # fmt: skip
 
 
 def _too_many_paragraphs(kind: str, limits: LoadLimits) -> LoadError:
