@@ -32,7 +32,7 @@ class Settings:
     max_paragraphs: int = 100_000
     max_text_chars: int = 5_000_000
     loader_timeout: float = 120.0
-    loader_memory_mb: int = 2048
+    loader_memory_mb: int = 4096
     batch_size: int = 4
     threads: int = 0  # torch threads for embedding; 0 = number of cores
     # retrieval

@@ -41,7 +41,7 @@ class LoadLimits:
     max_paragraphs: int = 100_000  # paragraph elements in the XML of a zip container
     max_text_chars: int = 5_000_000  # characters of text one document may yield
     timeout_s: float = 120.0  # per file
-    memory_mb: int = 2048  # address space of the loader process
+    memory_mb: int = 4096  # address space (not RSS) of the loader: OCR reserves ~1.5 GB
     isolate: bool = True  # False: load in this process, without the time and memory limits
 
 

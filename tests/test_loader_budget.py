@@ -57,7 +57,7 @@ def test_the_paragraph_bomb_is_skipped_quickly_and_the_run_goes_on(bomb, tmp_pat
     assert skipped["source"] == "炸弹.docx"
     assert "unpacked limit" in skipped["reason"] or "paragraphs" in skipped["reason"]
     assert "炸弹.docx" in out.stderr + out.stdout
-    assert seconds < 180 and peak_mb < 2048, (seconds, peak_mb)
+    assert seconds < 180 and peak_mb < 2048, (seconds, peak_mb)  # the old code: > 300 s, 4.6 GB
 
 
 def _docx(tmp_path, paragraphs: int, name: str = "长文.docx"):
