@@ -178,8 +178,14 @@ class Loader:
         """The document, or ``LoadError`` with a one-line reason (time or memory limit too)."""
         if not self.limits.isolate:
             return load_bounded(path, root, max_bytes, self.limits)
+        job = (str(path), str(root), max_bytes)
         conn = self._worker()
-        conn.send((str(path), str(root), max_bytes))
+        try:
+            conn.send(job)
+        except OSError:  # it stopped between two files: a fresh one
+            self._stop()
+            conn = self._worker()
+            conn.send(job)
         if not conn.poll(self.limits.timeout_s):
             self._stop()
             raise LoadError(f"loading took longer than the {self.limits.timeout_s:g} s time "
@@ -211,11 +217,17 @@ class Loader:
             )  # fmt: skip
             child.close()
             self._conn = Connection(parent.detach())
-            self._conn.send(self.limits)
-            if not self._conn.poll(_STARTUP_S) or self._conn.recv() != "ready":
+            if not self._started():
                 self._stop()
                 raise LoadError("the loader process did not start / 读取进程未能启动")
         return self._conn
+
+    def _started(self) -> bool:
+        try:
+            self._conn.send(self.limits)
+            return self._conn.poll(_STARTUP_S) and self._conn.recv() == "ready"
+        except (EOFError, OSError):
+            return False
 
     def _stop(self) -> None:
         if self._process is not None:
