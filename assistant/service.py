@@ -277,8 +277,16 @@ class Assistant:
         if loaded is not None and (loaded.gen.name == current or error) and not check:
             gen = loaded.gen  # status never loads the embedder: the loaded generation...
         else:  # ... or a fresh read of every file
-            gen = open_current(self.index_dir)
-            checked = gen.check() if check else gen.load_all() and None
+            try:
+                gen = open_current(self.index_dir)
+                if check:
+                    checked = gen.check()
+                else:
+                    gen.load_all()
+            except PolicyQAError as exc:
+                if loaded is None or check:
+                    raise
+                gen, error = loaded.gen, str(exc)  # still answering from the loaded one
         report = gen.report
         from ingest.index import read_last_report
 
