@@ -228,26 +228,12 @@ def _unwrap(text: str) -> str:
 
 
 def load_pdf(data: bytes) -> tuple[str, list, str | None, list]:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from .pdftext import drop_running_lines, page_texts
 
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise LoadError("encrypted PDF (password required) / PDF 已加密")
-        pages = list(reader.pages)
-    except LoadError:
-        raise
-    except (PdfReadError, Exception) as exc:
-        raise LoadError(f"corrupt or unreadable PDF ({type(exc).__name__}) / PDF 损坏") from exc
     parts: list[str] = []
     spans: list[tuple[int, int, int]] = []
     pos = 0
-    for number, page in enumerate(pages, start=1):
-        try:
-            raw = page.extract_text() or ""
-        except Exception as exc:
-            raise LoadError(f"corrupt PDF page {number} ({type(exc).__name__}) / PDF 损坏") from exc
+    for number, raw in enumerate(drop_running_lines(page_texts(data)), start=1):
         lines = [ln for ln in _clean_lines(raw).split("\n") if not _PAGE_FOOTER.match(ln)]
         text = _unwrap("\n".join(lines)).strip("\n")
         if not text:
