@@ -12,12 +12,12 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from . import office
 from .access import split_front_matter
 from .errors import LoadError
 from .records import Document
 from .statutes import BLOCK_START, BODY_START
 
-SUPPORTED = (".md", ".markdown", ".txt", ".docx", ".pdf", ".html", ".htm")
 MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024  # a .docx inflating past this is treated as a zip bomb
 
 _DATE_IN_NAME = re.compile(r"[（(](\d{4})-(\d{1,2})-(\d{1,2})[)）]\s*$")
@@ -278,7 +278,10 @@ LOADERS: dict[str, Callable[[bytes], tuple[str, list, str | None, list]]] = {
     ".pdf": load_pdf,
     ".html": load_html,
     ".htm": load_html,
+    ".doc": office.load_legacy,
+    ".wps": office.load_legacy,
 }
+SUPPORTED = tuple(LOADERS)  # the one list of file types ingest reads
 
 
 def load_file(path: Path, root: Path, max_bytes: int = 50 * 1024 * 1024) -> Document:
@@ -296,6 +299,8 @@ def load_file(path: Path, root: Path, max_bytes: int = 50 * 1024 * 1024) -> Docu
     if size == 0:
         raise LoadError("empty file / 空文件")
     data = path.read_bytes()
+    if suffix in office.WORD_SUFFIXES:  # the real type from the bytes: a .doc renamed .docx …
+        loader = office.load_legacy if office.needs_conversion(suffix, data) else load_docx
     text, headings, first_heading, pages = loader(data)
     if first_heading is None and loader in (load_text, load_pdf):
         first_heading = title_from_first_line(text)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import office
 from .access import ACCESS_FILE, AccessRules
 from .budget import Loader, LoadLimits
 from .chunking import chunk_document
@@ -201,6 +202,8 @@ def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Em
     kept: list[tuple[str, object]] = []  # (source, DocumentInfo) reused
     fresh: list[Document] = []
     unchanged, ingested = [], []
+    known = {d.sha256 for d in old_docs.values()} if reuse else set()
+    office.convert_ahead(files, known, progress, max_bytes=options.max_bytes)  # one LibreOffice run
     for i, path in enumerate(files):
         rel = path.relative_to(source_dir).as_posix()
         if progress:
@@ -222,6 +225,7 @@ def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Em
         except OSError as exc:
             skipped.append(Skipped(rel, f"cannot read file ({exc.strerror}) / 无法读取"))
     loader.close()  # its worker is not needed while embedding
+    office.forget()
     present = {p.relative_to(source_dir).as_posix() for p in files}
     skipped_sources = {s.source for s in skipped}
     removed = sorted(s for s in old_docs if s not in present or s in skipped_sources)
