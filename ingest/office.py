@@ -10,8 +10,7 @@ One LibreOffice process converts all the legacy files of an ingest run (``conver
 a private profile folder, so a user's open LibreOffice and other runs are not disturbed. A file
 that makes no progress within ``timeout_s`` has its process killed and is skipped with a reason;
 the batch restarts after it. Results are kept by sha256 until ``forget()``, so ``load_legacy``
-finds them, also in the loader worker process (ingest/budget.py: the folder is named by an
-environment variable it inherits); a file loaded outside a run is converted on its own.
+finds them; a file loaded outside a run is converted on its own.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -41,16 +41,18 @@ NOT_INSTALLED = (
     "libreoffice-writer-nogui) / 需要安装 LibreOffice 才能读取 .doc/.wps"
 )
 ENCRYPTED = "password-protected Word file (password required) / 文档已加密，需要密码"
+CORRUPT = "corrupt Word file (damaged OLE2 container) / 文档已损坏"
 FAILED = (
     "LibreOffice could not convert it (corrupt or unsupported) / 无法转换该文档（损坏或不支持）"
 )
 
-Kind = Literal["word", "encrypted", "zip", "other"]
+Kind = Literal["word", "encrypted", "corrupt", "zip", "other"]
 Result = bytes | LoadError  # converted .docx, or why not
 
-# Conversions of the current run, as files ``<sha256>.docx`` / ``<sha256>.err`` (the reason) in
-# a private temporary folder named by this variable: the loader worker process inherits it.
-CONVERTED_ENV = "POLICYQA_CONVERTED_DIR"
+UNREADABLE = ("encrypted", "corrupt")  # skipped without asking LibreOffice
+
+_cache: dict[str, Result] = {}
+_lock = threading.Lock()
 
 
 def soffice() -> str | None:
@@ -73,9 +75,9 @@ def sniff(data: bytes) -> Kind:
                 fib = ole.openstream("WordDocument").read(12)
                 flags = int.from_bytes(fib[10:12], "little") if len(fib) >= 12 else 0
                 return "encrypted" if flags & 0x0100 else "word"  # FIB fEncrypted
-    except (OSError, ValueError):  # olefile's errors on a damaged compound file
-        pass
-    return "other"
+    except (OSError, ValueError, IndexError):  # olefile's errors on a damaged compound file
+        return "corrupt"
+    return "other"  # e.g. an MS Works .wps: LibreOffice may read it
 
 
 def needs_conversion(suffix: str, data: bytes) -> bool:
@@ -83,7 +85,9 @@ def needs_conversion(suffix: str, data: bytes) -> bool:
     if suffix not in WORD_SUFFIXES:
         return False
     kind = sniff(data)
-    return kind in ("word", "encrypted") or (kind == "other" and suffix in LEGACY_SUFFIXES)
+    return kind in ("word", "encrypted", "corrupt") or (
+        kind == "other" and suffix in LEGACY_SUFFIXES
+    )
 
 
 def load_legacy(data: bytes) -> tuple[str, list, str | None, list]:
@@ -92,10 +96,12 @@ def load_legacy(data: bytes) -> tuple[str, list, str | None, list]:
 
     if data.startswith(ZIP_MAGIC):
         return load_docx(data)
-    if sniff(data) == "encrypted":
-        raise LoadError(ENCRYPTED)
+    kind = sniff(data)
+    if kind in ("encrypted", "corrupt"):
+        raise LoadError(ENCRYPTED if kind == "encrypted" else CORRUPT)
     digest = hashlib.sha256(data).hexdigest()
-    result = _converted(digest)
+    with _lock:
+        result = _cache.get(digest)
     if result is None:
         result = convert_batch([data])[0]
     if isinstance(result, LoadError):
@@ -123,38 +129,22 @@ def convert_ahead(
         except OSError:
             continue  # the run reports it when it reads the file
         digest = hashlib.sha256(data).hexdigest()
-        if digest in known or digest in todo or _converted(digest) is not None:
+        if digest in known or digest in todo or digest in _cache:
             continue
-        if needs_conversion(path.suffix.lower(), data) and sniff(data) != "encrypted":
+        if needs_conversion(path.suffix.lower(), data) and sniff(data) not in UNREADABLE:
             todo[digest] = data
     if not todo:
         return 0
     results = convert_batch(list(todo.values()), timeout_s, progress)
-    folder = os.environ.get(CONVERTED_ENV) or tempfile.mkdtemp(prefix="policyqa-converted-")
-    os.environ[CONVERTED_ENV] = folder
-    for digest, result in zip(todo, results, strict=True):
-        if isinstance(result, LoadError):
-            (Path(folder) / f"{digest}.err").write_text(str(result), encoding="utf-8")
-        else:
-            (Path(folder) / f"{digest}.docx").write_bytes(result)
+    with _lock:
+        _cache.update(zip(todo, results, strict=True))
     return len(todo)
 
 
 def forget() -> None:
     """Drop the conversions kept for this run."""
-    folder = os.environ.pop(CONVERTED_ENV, None)
-    if folder:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _converted(digest: str) -> Result | None:
-    folder = os.environ.get(CONVERTED_ENV)
-    if not folder:
-        return None
-    done, failed = Path(folder) / f"{digest}.docx", Path(folder) / f"{digest}.err"
-    if done.exists():
-        return done.read_bytes()
-    return LoadError(failed.read_text(encoding="utf-8")) if failed.exists() else None
+    with _lock:
+        _cache.clear()
 
 
 def convert_batch(

@@ -1,0 +1,165 @@
+"""One real regulation in every format an office holds — made here from ../shared/data Markdown
+with python-docx and LibreOffice (PDF, DOCX, HTML, GB18030 TXT, Word 97 .doc, WPS .wps) — loads
+and chunks to the same article labels as the Markdown. Plus the .doc/.wps converter's contracts:
+real type from the bytes, one LibreOffice process per ingest run, per-file timeout, encrypted and
+corrupt files skipped with a one-line reason, a clear reason when LibreOffice is missing."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from conftest import SHARED_DATA
+
+from ingest import office
+from ingest.chunking import chunk_document
+from ingest.errors import LoadError
+from ingest.loaders import load_file
+from ingest.pipeline import IngestOptions, run_ingest
+from tests.data.make_office_formats import FORMATS, make_formats, soffice
+
+REGULATIONS = SHARED_DATA / "office-regulations"
+# a short regulation without chapters, and a longer law with chapters (审计法: 7 章, 60 条)
+NAMES = ("职工带薪年休假条例(2007-12-14)", "审计法(2021-10-23)")
+ENCRYPT = Path(__file__).parent / "data" / "make_encrypted_doc.py"
+
+pytestmark = [
+    pytest.mark.skipif(soffice() is None, reason="LibreOffice (soffice) not installed"),
+    pytest.mark.skipif(not REGULATIONS.is_dir(), reason="../shared/data not present"),
+]
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory) -> dict[str, list[Path]]:
+    sources = [REGULATIONS / f"{name}.md" for name in NAMES]
+    files = make_formats(sources, tmp_path_factory.mktemp("formats"))
+    return {"md": sources, **files}
+
+
+def labels(path: Path) -> list[str]:
+    """Article labels of the chunks, in order (an article split in pieces counted once)."""
+    doc = load_file(path, path.parent)
+    out: list[str] = []
+    for chunk in chunk_document(doc):
+        out.extend(a for a in chunk.articles if not out or out[-1] != a)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("which", range(len(NAMES)))
+def test_every_format_gives_the_markdown_articles(made, fmt, which):
+    want = labels(made["md"][which])
+    assert len(want) >= 10 and want[0] == "第一条"
+    assert labels(made[fmt][which]) == want
+
+
+@pytest.mark.slow
+def test_pdf_keeps_pages_and_drops_running_header_and_page_numbers(made):
+    pdf = made["pdf"][1]
+    doc = load_file(pdf, pdf.parent)
+    pages = [n for _, _, n in doc.pages]
+    assert pages == sorted(pages) and len(pages) >= 3
+    lines = [ln.replace(" ", "") for ln in doc.text.split("\n")]
+    assert lines.count("中华人民共和国审计法") == 1  # the title stays, the running header goes
+    assert not [ln for ln in lines if ln.startswith("第") and ln.endswith("页")]
+    chunks = chunk_document(doc)
+    assert all(c.pages for c in chunks)
+    assert max(p for c in chunks for p in c.pages) == pages[-1]
+
+
+@pytest.mark.slow
+def test_real_type_comes_from_the_bytes(made, tmp_path):
+    """A .doc renamed .docx and a .docx renamed .doc both load with their articles."""
+    want = labels(made["md"][0])
+    shutil.copyfile(made["doc"][0], tmp_path / "改名的Word97文件.docx")
+    shutil.copyfile(made["docx"][0], tmp_path / "其实是docx.doc")
+    assert office.sniff((tmp_path / "改名的Word97文件.docx").read_bytes()) == "word"
+    assert labels(tmp_path / "改名的Word97文件.docx") == want
+    assert labels(tmp_path / "其实是docx.doc") == want
+
+
+def _encrypted_doc(made, dest: Path) -> Path:
+    probe = subprocess.run(["/usr/bin/python3", "-c", "import uno"], capture_output=True)
+    if probe.returncode:
+        pytest.skip("system python3-uno not installed (needed to write an encrypted .doc)")
+    subprocess.run(["/usr/bin/python3", str(ENCRYPT), str(made["docx"][0]), str(dest), "secret"],
+                   check=True, timeout=180, capture_output=True)  # fmt: skip
+    return dest
+
+
+@pytest.mark.slow
+def test_encrypted_and_corrupt_word_files_get_one_line_reasons(made, tmp_path):
+    enc = _encrypted_doc(made, tmp_path / "加密.doc")
+    assert office.sniff(enc.read_bytes()) == "encrypted"
+    with pytest.raises(LoadError, match="password") as err:
+        load_file(enc, tmp_path)
+    assert "\n" not in str(err.value)
+    data = made["doc"][1].read_bytes()
+    (tmp_path / "截断.doc").write_bytes(data[: len(data) * 4 // 10])
+    with pytest.raises(LoadError, match="corrupt") as err:
+        load_file(tmp_path / "截断.doc", tmp_path)
+    assert "\n" not in str(err.value)
+
+
+def test_without_libreoffice_the_reason_says_what_to_install(made, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no soffice on PATH
+    with pytest.raises(LoadError, match="libreoffice-writer-nogui"):
+        load_file(made["doc"][0], made["doc"][0].parent)
+
+
+def _our_soffice() -> list[psutil.Process]:
+    return [p for p in psutil.Process().children(recursive=True) if "soffice" in p.name()]
+
+
+@pytest.mark.slow
+def test_a_conversion_past_its_timeout_is_killed_and_skipped(made):
+    items = [made["doc"][0].read_bytes(), made["doc"][1].read_bytes()]
+    started = time.monotonic()
+    results = office.convert_batch(items, timeout_s=0.5, startup_s=0)
+    assert time.monotonic() - started < 60
+    assert all(isinstance(r, LoadError) and "timed out" in str(r) for r in results)
+    assert not _our_soffice()
+
+
+@pytest.mark.slow
+def test_ingest_converts_all_legacy_files_in_one_libreoffice_process(
+    made, tmp_path, minilm, monkeypatch
+):
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copyfile(made["doc"][0], src / "年休假.doc")
+    shutil.copyfile(made["wps"][1], src / "审计法.wps")
+    shutil.copyfile(made["doc"][1], src / "审计法副本改名.docx")
+    shutil.copyfile(made["md"][0], src / "年休假.md")
+    data = made["doc"][1].read_bytes()
+    (src / "损坏.doc").write_bytes(data[: len(data) // 3])
+    runs: list[list[str]] = []
+    real_popen = subprocess.Popen
+
+    def counting_popen(args, *a, **kw):
+        runs.append(list(args))
+        return real_popen(args, *a, **kw)
+
+    monkeypatch.setattr(office.subprocess, "Popen", counting_popen)
+    index = tmp_path / "index"
+    report = run_ingest(src, index, IngestOptions(quiet=True), embedder=minilm)
+    assert len(runs) == 1 and "--convert-to" in runs[0]
+    assert set(report.ingested) == {"年休假.doc", "审计法.wps", "审计法副本改名.docx", "年休假.md"}
+    (skip,) = report.skipped
+    assert skip.source == "损坏.doc" and "corrupt" in skip.reason
+    from ingest.index import open_current
+
+    gen = open_current(index)
+    by_source = {}
+    for c in gen.chunks:
+        by_source.setdefault(c.source, set()).update(c.articles)
+    assert by_source["年休假.doc"] == by_source["年休假.md"]
+    assert len({a for a in by_source["审计法.wps"] if a.endswith("条")}) == 60
+    runs.clear()
+    report = run_ingest(src, index, IngestOptions(quiet=True), embedder=minilm)
+    assert runs == [] and len(report.unchanged) == 4  # unchanged files are not converted again
