@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up policyqa on a fresh machine: a virtualenv with CPU torch first (a bare `torch` would pull
 # a multi-GB CUDA build), then the project with its test extras, then Debian's Chromium for the
-# browser tests. Idempotent: re-running it only installs what is missing.
+# browser tests and LibreOffice (reads .doc/.wps). Idempotent: re-running it only installs what is
+# missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
@@ -12,4 +13,8 @@ pip install --quiet -e '.[test]'
 if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
     || echo "warning: could not install chromium; browser tests will be skipped" >&2
+fi
+if ! command -v soffice >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && apt-get install -y -qq libreoffice-writer-nogui >/dev/null) \
+    || echo "warning: could not install LibreOffice; .doc/.wps files will be skipped" >&2
 fi
