@@ -10,7 +10,8 @@ One LibreOffice process converts all the legacy files of an ingest run (``conver
 a private profile folder, so a user's open LibreOffice and other runs are not disturbed. A file
 that makes no progress within ``timeout_s`` has its process killed and is skipped with a reason;
 the batch restarts after it. Results are kept by sha256 until ``forget()``, so ``load_legacy``
-finds them; a file loaded outside a run is converted on its own.
+finds them, also in the loader worker process (ingest/budget.py: the folder is named by an
+environment variable it inherits); a file loaded outside a run is converted on its own.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -51,8 +51,9 @@ Result = bytes | LoadError  # converted .docx, or why not
 
 UNREADABLE = ("encrypted", "corrupt")  # skipped without asking LibreOffice
 
-_cache: dict[str, Result] = {}
-_lock = threading.Lock()
+# Conversions of the current run, as files ``<sha256>.docx`` / ``<sha256>.err`` (the reason) in
+# a private temporary folder named by this variable: the loader worker process inherits it.
+CONVERTED_ENV = "POLICYQA_CONVERTED_DIR"
 
 
 def soffice() -> str | None:
@@ -100,8 +101,7 @@ def load_legacy(data: bytes) -> tuple[str, list, str | None, list]:
     if kind in ("encrypted", "corrupt"):
         raise LoadError(ENCRYPTED if kind == "encrypted" else CORRUPT)
     digest = hashlib.sha256(data).hexdigest()
-    with _lock:
-        result = _cache.get(digest)
+    result = _converted(digest)
     if result is None:
         result = convert_batch([data])[0]
     if isinstance(result, LoadError):
@@ -129,22 +129,38 @@ def convert_ahead(
         except OSError:
             continue  # the run reports it when it reads the file
         digest = hashlib.sha256(data).hexdigest()
-        if digest in known or digest in todo or digest in _cache:
+        if digest in known or digest in todo or _converted(digest) is not None:
             continue
         if needs_conversion(path.suffix.lower(), data) and sniff(data) not in UNREADABLE:
             todo[digest] = data
     if not todo:
         return 0
     results = convert_batch(list(todo.values()), timeout_s, progress)
-    with _lock:
-        _cache.update(zip(todo, results, strict=True))
+    folder = os.environ.get(CONVERTED_ENV) or tempfile.mkdtemp(prefix="policyqa-converted-")
+    os.environ[CONVERTED_ENV] = folder
+    for digest, result in zip(todo, results, strict=True):
+        if isinstance(result, LoadError):
+            (Path(folder) / f"{digest}.err").write_text(str(result), encoding="utf-8")
+        else:
+            (Path(folder) / f"{digest}.docx").write_bytes(result)
     return len(todo)
 
 
 def forget() -> None:
     """Drop the conversions kept for this run."""
-    with _lock:
-        _cache.clear()
+    folder = os.environ.pop(CONVERTED_ENV, None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _converted(digest: str) -> Result | None:
+    folder = os.environ.get(CONVERTED_ENV)
+    if not folder:
+        return None
+    done, failed = Path(folder) / f"{digest}.docx", Path(folder) / f"{digest}.err"
+    if done.exists():
+        return done.read_bytes()
+    return LoadError(failed.read_text(encoding="utf-8")) if failed.exists() else None
 
 
 def convert_batch(

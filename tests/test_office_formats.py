@@ -6,6 +6,7 @@ corrupt files skipped with a one-line reason, a clear reason when LibreOffice is
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -138,17 +139,19 @@ def test_ingest_converts_all_legacy_files_in_one_libreoffice_process(
     shutil.copyfile(made["md"][0], src / "年休假.md")
     data = made["doc"][1].read_bytes()
     (src / "损坏.doc").write_bytes(data[: len(data) // 3])
-    runs: list[list[str]] = []
-    real_popen = subprocess.Popen
+    # every soffice start, in this process or in the loader worker, is logged by a wrapper on PATH
+    log, wrapper = tmp_path / "soffice.log", tmp_path / "bin" / "soffice"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {soffice()} "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{wrapper.parent}:{os.environ['PATH']}")
 
-    def counting_popen(args, *a, **kw):
-        runs.append(list(args))
-        return real_popen(args, *a, **kw)
+    def runs() -> list[str]:
+        return log.read_text().splitlines() if log.exists() else []
 
-    monkeypatch.setattr(office.subprocess, "Popen", counting_popen)
     index = tmp_path / "index"
     report = run_ingest(src, index, IngestOptions(quiet=True), embedder=minilm)
-    assert len(runs) == 1 and "--convert-to" in runs[0]
+    assert len(runs()) == 1 and "--convert-to" in runs()[0]
     assert set(report.ingested) == {"年休假.doc", "审计法.wps", "审计法副本改名.docx", "年休假.md"}
     (skip,) = report.skipped
     assert skip.source == "损坏.doc" and "corrupt" in skip.reason
@@ -160,6 +163,6 @@ def test_ingest_converts_all_legacy_files_in_one_libreoffice_process(
         by_source.setdefault(c.source, set()).update(c.articles)
     assert by_source["年休假.doc"] == by_source["年休假.md"]
     assert len({a for a in by_source["审计法.wps"] if a.endswith("条")}) == 60
-    runs.clear()
+    log.unlink()
     report = run_ingest(src, index, IngestOptions(quiet=True), embedder=minilm)
-    assert runs == [] and len(report.unchanged) == 4  # unchanged files are not converted again
+    assert runs() == [] and len(report.unchanged) == 4  # unchanged files are not converted again
