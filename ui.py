@@ -157,6 +157,8 @@ TEXT: dict[str, dict[str, str]] = {
         "stage_scanning": "扫描文件",
         "stage_loading": "读取文件",
         "stage_chunking": "切分条款",
+        "stage_ocr": "文字识别（OCR）",
+        "status_ocr": "文字识别（OCR）",
         "stage_embedding": "生成向量",
         "stage_publishing": "发布索引",
         "auth_message": "请使用单位账号登录制度问答助手。",
@@ -266,6 +268,8 @@ TEXT: dict[str, dict[str, str]] = {
         "stage_scanning": "scanning",
         "stage_loading": "reading",
         "stage_chunking": "chunking",
+        "stage_ocr": "OCR",
+        "status_ocr": "OCR",
         "stage_embedding": "embedding",
         "stage_publishing": "publishing",
         "auth_message": "Log in with your office account.",
@@ -515,6 +519,8 @@ def render_status(status: dict, t: dict[str, str]) -> str:
         (t["status_adapter"], _adapter_line(status.get("query_adapter") or {}, t)),
         (t["status_built"], _local_time(run.get("finished_at") or status.get("built_at"))),
         (t["status_summary"], ingest_summary(run, t)),
+        *([(t["status_ocr"], "; ".join(f"{o['source']} ({len(o.get('pages', ()))})"
+                                        for o in run["ocr"]))] if run.get("ocr") else []),  # fmt: skip
         (t["status_llm"], status.get("llm") or t["status_llm_off"]),
         (t["status_running"], t["yes"] if status.get("ingest_running") else t["no"]),
     ]
