@@ -41,11 +41,11 @@ sys.path.insert(0, str(ROOT / "tests" / "data"))
 
 from make_scans import degrade, page_images, regulation_pdf  # noqa: E402
 
-from ingest.chunking import ARTICLE_RE  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ingest import ocr  # noqa: E402
 from ingest.ocr import Box, OcrRun, RapidOcrEngine, fit, page_text  # noqa: E402
+from ingest.statutes import article_start  # noqa: E402
 
 REGULATIONS = ROOT.parent / "shared" / "data" / "office-regulations"
 # not in corpus/, of varied layout: long titles, chapters, enumerations
@@ -73,12 +73,13 @@ def accuracy(ocr: str, ref: str) -> float:
 
 
 def labels(text: str) -> list[str]:
-    return [m.group(1) for m in map(ARTICLE_RE.match, text.split("\n")) if m]
+    """Article labels opening a line, as the chunker sees them (with or without a space)."""
+    return [found[0] for found in map(article_start, text.split("\n")) if found]
 
 
 def labels_found(ocr: str, ref_labels: list[str]) -> int:
-    starts = [line.strip() for line in ocr.split("\n")]
-    return sum(any(s.startswith(label) for s in starts) for label in ref_labels)
+    found = labels(ocr)
+    return sum(label in found for label in ref_labels)
 
 
 # variant suffix -> (grain std, skew in degrees, JPEG quality)

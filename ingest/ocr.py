@@ -259,7 +259,7 @@ class OcrRun:
 
         with self._bar(len(todo)) as bar, ThreadPoolExecutor(self._workers()) as pool:
             for number, render in todo:
-                if time.perf_counter() - started > self.max_seconds:
+                if (done or pending) and time.perf_counter() - started > self.max_seconds:
                     note = (f"OCR stopped after {self.max_seconds:.0f} s, before page {number} "
                             f"/ 识别超时，已截断")  # fmt: skip
                     break

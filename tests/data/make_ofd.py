@@ -147,7 +147,8 @@ def write_ofd(out: Path, pages: list, *, title: str = "", shuffle: bool = False)
 
 
 def regulation_ofd(md_path: Path, out: Path, *, pages: int | None = None,
-                   image_pages: tuple[int, ...] = (), dpi: int = 150) -> Path:  # fmt: skip
+                   image_pages: tuple[int, ...] = (), dpi: int = 150,
+                   shuffle: bool = False) -> Path:  # fmt: skip
     """A regulation from Markdown as OFD; pages numbered in ``image_pages`` (1-based) are
     rendered to images (a scan inside the OFD) instead of carrying text."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -156,7 +157,7 @@ def regulation_ofd(md_path: Path, out: Path, *, pages: int | None = None,
     paragraphs = [t for _, t in regulation_paragraphs(md_path.read_text(encoding="utf-8"))]
     laid = layout(paragraphs)[:pages]
     out_pages = [render(p, dpi) if i + 1 in image_pages else p for i, p in enumerate(laid)]
-    return write_ofd(out, out_pages, title=paragraphs[0] if paragraphs else "")
+    return write_ofd(out, out_pages, title=paragraphs[0] if paragraphs else "", shuffle=shuffle)
 
 
 def render(lines: list[Line], dpi: int = 150):
@@ -186,8 +187,10 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--pages", type=int)
     parser.add_argument("--image-page", type=int, action="append", default=[])
+    parser.add_argument("--shuffle", action="store_true")
     a = parser.parse_args()
-    regulation_ofd(a.markdown, a.out, pages=a.pages, image_pages=tuple(a.image_page))
+    regulation_ofd(a.markdown, a.out, pages=a.pages, image_pages=tuple(a.image_page),
+                   shuffle=a.shuffle)  # fmt: skip
     print(f"{a.out}: {a.out.stat().st_size / 1024:.0f} KB")
 
 
