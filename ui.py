@@ -507,6 +507,12 @@ def _adapter_line(adapter: dict, t: dict[str, str]) -> str:
     return t["status_adapter_off"]
 
 
+def _ocr_line(run: dict) -> str:
+    """Documents the last run read by OCR, with their page counts ("—" when none)."""
+    done = [f"{o['source']} ({len(o.get('pages', ()))})" for o in run.get("ocr") or ()]
+    return "; ".join(done) or "—"
+
+
 def render_status(status: dict, t: dict[str, str]) -> str:
     if not status.get("ready"):
         running = f" ({esc(t['status_running'])})" if status.get("ingest_running") else ""
@@ -519,8 +525,7 @@ def render_status(status: dict, t: dict[str, str]) -> str:
         (t["status_adapter"], _adapter_line(status.get("query_adapter") or {}, t)),
         (t["status_built"], _local_time(run.get("finished_at") or status.get("built_at"))),
         (t["status_summary"], ingest_summary(run, t)),
-        *([(t["status_ocr"], "; ".join(f"{o['source']} ({len(o.get('pages', ()))})"
-                                        for o in run["ocr"]))] if run.get("ocr") else []),  # fmt: skip
+        (t["status_ocr"], _ocr_line(run)),
         (t["status_llm"], status.get("llm") or t["status_llm_off"]),
         (t["status_running"], t["yes"] if status.get("ingest_running") else t["no"]),
     ]

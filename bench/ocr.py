@@ -39,18 +39,23 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "data"))
 
+import numpy as np  # noqa: E402
 from make_scans import degrade, page_images, regulation_pdf  # noqa: E402
 
-import numpy as np  # noqa: E402
-
 from ingest import ocr  # noqa: E402
-from ingest.ocr import Box, OcrRun, RapidOcrEngine, fit, page_text  # noqa: E402
+from ingest.ocr import Box, OcrRun, RapidOcrEngine, page_text  # noqa: E402
 from ingest.statutes import article_start  # noqa: E402
 
 REGULATIONS = ROOT.parent / "shared" / "data" / "office-regulations"
 # not in corpus/, of varied layout: long titles, chapters, enumerations
-DEFAULT_LAWS = ["审计法实施条例", "密码法", "统计法实施条例", "规章制定程序条例", "会计法",
-                "网络安全法"]  # fmt: skip
+DEFAULT_LAWS = [
+    "审计法实施条例",
+    "密码法",
+    "统计法实施条例",
+    "规章制定程序条例",
+    "会计法",
+    "网络安全法",
+]
 
 
 def normalise(text: str) -> str:
@@ -111,13 +116,24 @@ def make_pages(laws: list[str], pages: int, variants: list[str]):
 
 
 def cpu_seconds() -> float:
-    self_, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    self_, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
     return self_.ru_utime + self_.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _boxes(result) -> list[Box]:
-    return [Box(min(p[0] for p in q), min(p[1] for p in q), max(p[0] for p in q),
-                max(p[1] for p in q), t) for q, t, _ in result or ()]  # fmt: skip
+    return [
+        Box(
+            min(p[0] for p in q),
+            min(p[1] for p in q),
+            max(p[0] for p in q),
+            max(p[1] for p in q),
+            t,
+        )
+        for q, t, _ in result or ()
+    ]
 
 
 def run_rapidocr_default(images, threads: int) -> list[str]:
@@ -144,8 +160,13 @@ def _tesseract(image) -> str:
     buf = io.BytesIO()
     image.save(buf, "PNG")
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
-    done = subprocess.run(["tesseract", "stdin", "stdout", "-l", "chi_sim", "--psm", "3"],
-                          input=buf.getvalue(), capture_output=True, env=env, check=True)  # fmt: skip
+    done = subprocess.run(
+        ["tesseract", "stdin", "stdout", "-l", "chi_sim", "--psm", "3"],
+        input=buf.getvalue(),
+        capture_output=True,
+        env=env,
+        check=True,
+    )
     return done.stdout.decode("utf-8")
 
 
@@ -169,14 +190,20 @@ def main() -> None:
     parser.add_argument("--engines", default="rapidocr,tesseract")
     parser.add_argument("--variants", default="150,200,200n,200s")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--max-side", type=int, default=ocr.MAX_SIDE,
-                        help="longer side of the image given to RapidOCR (ingest's default)")
+    parser.add_argument(
+        "--max-side",
+        type=int,
+        default=ocr.MAX_SIDE,
+        help="longer side of the image given to RapidOCR (ingest's default)",
+    )
     a = parser.parse_args()
     ocr.MAX_SIDE = a.max_side
     variants = a.variants.split(",")
     pages = make_pages(a.laws.split(","), a.pages, variants)
-    print(f"load average before: {os.getloadavg()[0]:.1f}; threads {a.threads}; "
-          f"RapidOCR image side {a.max_side}")
+    print(
+        f"load average before: {os.getloadavg()[0]:.1f}; threads {a.threads}; "
+        f"RapidOCR image side {a.max_side}"
+    )
     print("engine           variant pages  char-acc  labels   s/page(wall)  s/page(cpu)")
     for engine in a.engines.split(","):
         for v in variants:
@@ -189,8 +216,11 @@ def main() -> None:
             found = sum(labels_found(t, lab) for t, lab in zip(texts, ref_labels, strict=True))
             total = sum(map(len, ref_labels))
             n = len(refs)
-            print(f"{engine:16} {v:7} {n:5}  {acc:8.4f}  {found:3}/{total:<3}  {wall / n:12.2f}"
-                  f"  {cpu / n:11.2f}", flush=True)  # fmt: skip
+            print(
+                f"{engine:16} {v:7} {n:5}  {acc:8.4f}  {found:3}/{total:<3}  {wall / n:12.2f}"
+                f"  {cpu / n:11.2f}",
+                flush=True,
+            )
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

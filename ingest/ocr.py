@@ -73,10 +73,17 @@ class RapidOcrEngine:
         try:
             from rapidocr_onnxruntime import RapidOCR
         except ImportError as exc:
-            raise LoadError("OCR engine not installed (pip install rapidocr-onnxruntime) "
-                            "/ 未安装文字识别引擎") from exc  # fmt: skip
-        self._ocr = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1, use_cls=False,
-                             rec_img_shape=[3, rec_height, 320], rec_batch_num=batch)  # fmt: skip
+            raise LoadError(
+                f"OCR engine unavailable ({exc}; pip install rapidocr-onnxruntime, "
+                "apt-get install libgl1) / 文字识别引擎不可用"
+            ) from exc
+        self._ocr = RapidOCR(
+            intra_op_num_threads=threads,
+            inter_op_num_threads=1,
+            use_cls=False,
+            rec_img_shape=[3, rec_height, 320],
+            rec_batch_num=batch,
+        )
 
     def boxes(self, image) -> list[Box]:
         """Text boxes of one page image (a PIL image or an RGB/grey numpy array)."""
@@ -114,8 +121,14 @@ def group_lines(boxes: Iterable[Box]) -> list[list[Box]]:
 
 def _join(left: str, right: str) -> str:
     """Chinese text joins without a space; two Latin words or numbers keep one."""
-    if left and right and left[-1].isascii() and right[0].isascii() and left[-1].isalnum() \
-            and right[0].isalnum():  # fmt: skip
+    if (
+        left
+        and right
+        and left[-1].isascii()
+        and right[0].isascii()
+        and left[-1].isalnum()
+        and right[0].isalnum()
+    ):
         return f"{left} {right}"
     return left + right
 
@@ -136,8 +149,9 @@ def _merge(line: list[Box]) -> _Line:
     for i, box in enumerate(line):
         gap = box.x0 - line[i - 1].x1 if i else 0.0
         text = f"{text} {box.text}" if i and gap > 0.4 * box.height else text + box.text
-    return _Line(line[0].x0, min(b.y0 for b in line), max(b.x1 for b in line),
-                 max(b.y1 for b in line), text)  # fmt: skip
+    return _Line(
+        line[0].x0, min(b.y0 for b in line), max(b.x1 for b in line), max(b.y1 for b in line), text
+    )
 
 
 def page_text(boxes: Iterable[Box]) -> str:
@@ -156,8 +170,11 @@ def page_text(boxes: Iterable[Box]) -> str:
     pitch = statistics.median(pitches) if pitches else char * 2
     paragraphs = [lines[0].text]
     for prev, line in zip(lines, lines[1:], strict=False):
-        new = (line.x0 - left > 0.8 * char or line.y0 - prev.y0 > 1.4 * pitch
-               or right - prev.x1 > 2 * char)  # fmt: skip
+        new = (
+            line.x0 - left > 0.8 * char
+            or line.y0 - prev.y0 > 1.4 * pitch
+            or right - prev.x1 > 2 * char
+        )
         if new:
             paragraphs.append(line.text)
         else:
@@ -190,7 +207,9 @@ def open_image_pages(data: bytes) -> list:
     try:
         image = Image.open(io.BytesIO(data))
         if image.size[0] * image.size[1] > MAX_IMAGE_PIXELS:
-            raise LoadError(f"image too large ({image.size[0]}x{image.size[1]} pixels) / 图片尺寸过大")
+            raise LoadError(
+                f"image too large ({image.size[0]}x{image.size[1]} pixels) / 图片尺寸过大"
+            )
         pages = [frame.copy() for frame in ImageSequence.Iterator(image)]
     except LoadError:
         raise
@@ -240,8 +259,10 @@ class OcrRun:
         started, done, note = time.perf_counter(), {}, ""
         todo = pages[: self.max_pages]
         if len(pages) > self.max_pages:
-            note = (f"OCR limited to the first {self.max_pages} of {len(pages)} image pages "
-                    f"/ 仅识别前 {self.max_pages} 页")  # fmt: skip
+            note = (
+                f"OCR limited to the first {self.max_pages} of {len(pages)} image pages "
+                f"/ 仅识别前 {self.max_pages} 页"
+            )
         pending: deque = deque()
 
         def collect(upto: int) -> None:
@@ -251,8 +272,9 @@ class OcrRun:
                 try:
                     done[number] = future.result()
                 except Exception as exc:  # an engine failure loses the document, not the run
-                    raise LoadError(f"OCR failed on page {number} ({type(exc).__name__}) "
-                                    "/ 文字识别失败") from exc  # fmt: skip
+                    raise LoadError(
+                        f"OCR failed on page {number} ({type(exc).__name__}) / 文字识别失败"
+                    ) from exc
                 bar.update(1)
                 if self.progress:
                     self.progress("ocr", len(done), len(todo))
@@ -260,8 +282,10 @@ class OcrRun:
         with self._bar(len(todo)) as bar, ThreadPoolExecutor(self._workers()) as pool:
             for number, render in todo:
                 if (done or pending) and time.perf_counter() - started > self.max_seconds:
-                    note = (f"OCR stopped after {self.max_seconds:.0f} s, before page {number} "
-                            f"/ 识别超时，已截断")  # fmt: skip
+                    note = (
+                        f"OCR stopped after {self.max_seconds:.0f} s, before page {number} "
+                        f"/ 识别超时，已截断"
+                    )
                     break
                 pending.append((number, pool.submit(self._text, fit(render()))))
                 collect(self._workers())

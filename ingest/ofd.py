@@ -117,13 +117,20 @@ def text_boxes(content) -> list[Box]:
             x = (_floats(code.get("X")) or [x])[0]
             y = (_floats(code.get("Y")) or [y])[0]
             advances = delta_x(code.get("DeltaX"))
-            width = sum(advances[: max(0, len(text) - 1)]) + size
-            x0, y1 = _transform(ctm, x, y)
-            x1, _ = _transform(ctm, x + width, y)
-            if text.strip():
+            starts = [x]  # each character's x: DeltaX, else one font size
+            for i in range(1, len(text)):
+                starts.append(starts[-1] + (advances[i - 1] if i - 1 < len(advances) else size))
+            ink = [i for i, ch in enumerate(text) if not ch.isspace()]
+            if ink:
+                x0, y1 = _transform(ctm, starts[ink[0]], y)
+                x1, _ = _transform(ctm, starts[ink[-1]] + size, y)
                 h = size * scale
-                boxes.append(Box(bx + x0, by + y1 - h, bx + x1, by + y1 + 0.2 * h, text.strip()))
-            x += width
+                boxes.append(
+                    Box(
+                        bx + x0, by + y1 - h, bx + x1, by + y1 + 0.2 * h, text[ink[0] : ink[-1] + 1]
+                    )
+                )
+            x = starts[-1] + size if text else x
     return boxes
 
 
@@ -133,8 +140,9 @@ class _Document:
     def __init__(self, pkg: _Package, path: str) -> None:
         self.pkg, self.path = pkg, path
         root = pkg.xml(path)
-        self.pages = [_resolve(path, p.get("BaseLoc", ""))
-                      for p in root.iterfind("{*}Pages/{*}Page")]  # fmt: skip
+        self.pages = [
+            _resolve(path, p.get("BaseLoc", "")) for p in root.iterfind("{*}Pages/{*}Page")
+        ]
         common = root.find("{*}CommonData")
         self.templates, self.media, self.size = {}, {}, [210.0, 297.0]
         if common is None:

@@ -178,8 +178,13 @@ def run_ingest(source_dir: Path, index_dir: Path, options: IngestOptions = Inges
     """Bring the index at ``index_dir`` up to date with ``source_dir``. Holds the ingest lock."""
     if not source_dir.is_dir():
         raise LoadError(f"源目录不存在：{source_dir} / source folder not found: {source_dir}")
-    ocr = OcrRun(max_pages=options.ocr_max_pages, max_seconds=options.ocr_max_seconds,
-                 workers=options.threads, quiet=options.quiet, progress=progress)  # fmt: skip
+    ocr = OcrRun(
+        max_pages=options.ocr_max_pages,
+        max_seconds=options.ocr_max_seconds,
+        workers=options.threads,
+        quiet=options.quiet,
+        progress=progress,
+    )
     # files are loaded in a worker process under options.limits, started for the first load
     with ingest_lock(index_dir), ocr_run(ocr), Loader(options.limits) as loader:
         return _run(source_dir, index_dir, options, embedder, progress, loader)

@@ -115,8 +115,10 @@ class IngestReport:
             "generation": self.generation,
             "finished_at": self.finished_at,
             "embedder": self.embedder,
-            "ocr": [{"source": o.source, "pages": list(o.pages), "seconds": o.seconds,
-                     "note": o.note} for o in self.ocr],  # fmt: skip
+            "ocr": [
+                {"source": o.source, "pages": list(o.pages), "seconds": o.seconds, "note": o.note}
+                for o in self.ocr
+            ],
         }
 
     @classmethod
@@ -137,8 +139,12 @@ class IngestReport:
             generation=data.get("generation", ""),
             finished_at=data.get("finished_at", ""),
             embedder=data.get("embedder", ""),
-            ocr=tuple(OcrDocument(o["source"], tuple(o.get("pages", ())), o.get("seconds", 0.0),
-                                  o.get("note", "")) for o in data.get("ocr", ())),  # fmt: skip
+            ocr=tuple(
+                OcrDocument(
+                    o["source"], tuple(o.get("pages", ())), o.get("seconds", 0.0), o.get("note", "")
+                )
+                for o in data.get("ocr", ())
+            ),
         )
 
     def summary(self) -> str:

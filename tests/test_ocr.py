@@ -20,6 +20,13 @@ from ingest.loaders import load_file
 from ingest.ocr import Box, OcrRun, ocr_run, page_text
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))
+try:
+    import rapidocr_onnxruntime  # noqa: F401  (OpenCV inside needs libGL: scripts/setup.sh)
+
+    OCR_REASON = ""
+except ImportError as exc:
+    OCR_REASON = f"OCR engine unavailable: {exc}"
+needs_ocr = pytest.mark.skipif(bool(OCR_REASON), reason=OCR_REASON or "-")
 from make_ofd import SIZE, layout  # noqa: E402
 from make_scans import page_images, regulation_paragraphs, regulation_pdf, scanned_regulation  # noqa: E402
 
@@ -45,8 +52,7 @@ def _labels(doc) -> list[str]:
 @pytest.fixture(scope="module")
 def scan(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("scan")
-    return scanned_regulation(corpus_file(LAW), folder / f"{LAW}.pdf", dpi=150, noise=8,
-                              angle=0.7)  # fmt: skip
+    return scanned_regulation(corpus_file(LAW), folder / f"{LAW}.pdf", dpi=150, noise=8, angle=0.7)
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +84,7 @@ def test_layout_rebuilds_lines_and_paragraphs_from_boxes_in_any_order():
 
 
 @pytest.mark.slow
+@needs_ocr
 def test_scanned_pdf_reads_like_the_regulation_with_its_articles_and_pages(scanned, scan):
     doc, _, _ = scanned
     md = load_file(corpus_file(LAW), CORPUS_DIR)
@@ -88,6 +95,7 @@ def test_scanned_pdf_reads_like_the_regulation_with_its_articles_and_pages(scann
 
 
 @pytest.mark.slow
+@needs_ocr
 def test_the_run_records_the_ocr_and_reports_progress_per_page(scanned, scan):
     doc, run, calls = scanned
     pages = tuple(p for *_, p in doc.pages)
@@ -97,6 +105,7 @@ def test_the_run_records_the_ocr_and_reports_progress_per_page(scanned, scan):
 
 
 @pytest.mark.slow
+@needs_ocr
 def test_page_and_time_limits_truncate_with_a_reason(scan):
     run = OcrRun(max_pages=1)
     with ocr_run(run):
@@ -111,6 +120,7 @@ def test_page_and_time_limits_truncate_with_a_reason(scan):
 
 
 @pytest.mark.slow
+@needs_ocr
 def test_an_image_file_of_a_page_is_recognised(tmp_path):
     pdf = regulation_pdf(corpus_file(LAW), tmp_path)
     image = tmp_path / "第一页.png"
@@ -120,6 +130,7 @@ def test_an_image_file_of_a_page_is_recognised(tmp_path):
     assert _labels(doc)[:2] == ["第一条", "第二条"]
 
 
+@needs_ocr
 def test_an_image_without_text_or_not_an_image_is_skipped_with_a_reason(tmp_path):
     from PIL import Image
 

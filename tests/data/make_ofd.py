@@ -74,8 +74,10 @@ def text_content(lines: list[Line], first_id: int, shuffle: bool = False, seed: 
     for line in lines:
         if shuffle and len(line.text) > 4:
             cut = len(line.text) // 2
-            parts = [(Line(line.x, line.baseline, line.text[:cut]), 0),
-                     (Line(line.x, line.baseline, line.text[cut:]), cut)]  # fmt: skip
+            parts = [
+                (Line(line.x, line.baseline, line.text[:cut]), 0),
+                (Line(line.x, line.baseline, line.text[cut:]), cut),
+            ]
         else:
             parts = [(line, 0)]
         for part, start in parts:
@@ -88,14 +90,17 @@ def text_content(lines: list[Line], first_id: int, shuffle: bool = False, seed: 
 
 def image_content(resource_id: int, oid: int) -> str:
     w, h = PAGE_W, PAGE_H
-    return _page(f'<ofd:ImageObject ID="{oid}" Boundary="0 0 {w} {h}" CTM="{w} 0 0 {h} 0 0" '
-                 f'ResourceID="{resource_id}"/>', oid + 1)  # fmt: skip
+    return _page(
+        f'<ofd:ImageObject ID="{oid}" Boundary="0 0 {w} {h}" CTM="{w} 0 0 {h} 0 0" '
+        f'ResourceID="{resource_id}"/>',
+        oid + 1,
+    )
 
 
 def _page(objects: str, layer_id: int) -> str:
     return (
         f'<?xml version="1.0" encoding="UTF-8"?>\n<ofd:Page xmlns:ofd="{NS}">'
-        f'<ofd:Area><ofd:PhysicalBox>0 0 {PAGE_W} {PAGE_H}</ofd:PhysicalBox></ofd:Area>'
+        f"<ofd:Area><ofd:PhysicalBox>0 0 {PAGE_W} {PAGE_H}</ofd:PhysicalBox></ofd:Area>"
         f'<ofd:Content><ofd:Layer ID="{layer_id}">{objects}</ofd:Layer></ofd:Content></ofd:Page>'
     )
 
@@ -113,8 +118,10 @@ def write_ofd(out: Path, pages: list, *, title: str = "", shuffle: bool = False)
             buffer = io.BytesIO()
             page.convert("L").save(buffer, "PNG")
             files[f"Doc_0/Res/image_{i}.png"] = buffer.getvalue()
-            media.append(f'<ofd:MultiMedia ID="{next_id}" Type="Image" Format="PNG">'
-                         f"<ofd:MediaFile>image_{i}.png</ofd:MediaFile></ofd:MultiMedia>")  # fmt: skip
+            media.append(
+                f'<ofd:MultiMedia ID="{next_id}" Type="Image" Format="PNG">'
+                f"<ofd:MediaFile>image_{i}.png</ofd:MediaFile></ofd:MultiMedia>"
+            )
             xml = image_content(next_id, next_id + 1)
             next_id += 10
         files[f"Doc_0/{loc}"] = xml.encode("utf-8")
@@ -146,9 +153,15 @@ def write_ofd(out: Path, pages: list, *, title: str = "", shuffle: bool = False)
     return out
 
 
-def regulation_ofd(md_path: Path, out: Path, *, pages: int | None = None,
-                   image_pages: tuple[int, ...] = (), dpi: int = 150,
-                   shuffle: bool = False) -> Path:  # fmt: skip
+def regulation_ofd(
+    md_path: Path,
+    out: Path,
+    *,
+    pages: int | None = None,
+    image_pages: tuple[int, ...] = (),
+    dpi: int = 150,
+    shuffle: bool = False,
+) -> Path:
     """A regulation from Markdown as OFD; pages numbered in ``image_pages`` (1-based) are
     rendered to images (a scan inside the OFD) instead of carrying text."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -174,8 +187,10 @@ def render(lines: list[Line], dpi: int = 150):
 
 
 def _cjk_font() -> str:
-    for path in ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
-                 "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"):  # fmt: skip
+    for path in (
+        "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
+        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    ):
         if Path(path).exists():
             return path
     raise FileNotFoundError("no CJK font (apt-get install fonts-noto-cjk)")
@@ -189,8 +204,9 @@ def main() -> None:
     parser.add_argument("--image-page", type=int, action="append", default=[])
     parser.add_argument("--shuffle", action="store_true")
     a = parser.parse_args()
-    regulation_ofd(a.markdown, a.out, pages=a.pages, image_pages=tuple(a.image_page),
-                   shuffle=a.shuffle)  # fmt: skip
+    regulation_ofd(
+        a.markdown, a.out, pages=a.pages, image_pages=tuple(a.image_page), shuffle=a.shuffle
+    )
     print(f"{a.out}: {a.out.stat().st_size / 1024:.0f} KB")
 
 

@@ -68,10 +68,20 @@ def to_pdf(source: Path, out_dir: Path, timeout: float = 180) -> Path:
         raise RuntimeError("LibreOffice (soffice) is not installed")
     with tempfile.TemporaryDirectory(prefix="lo-profile-") as profile:
         subprocess.run(
-            [soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to",
-             "pdf", "--outdir", str(out_dir), str(source)],
-            check=True, capture_output=True, timeout=timeout,
-        )  # fmt: skip
+            [
+                soffice,
+                f"-env:UserInstallation=file://{profile}",
+                "--headless",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                str(out_dir),
+                str(source),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+        )
     return out_dir / (source.stem + ".pdf")
 
 
@@ -131,13 +141,23 @@ def images_to_pdf(images: list, out: Path, dpi: int, quality: int = 70) -> Path:
     return out
 
 
-def scanned_regulation(md_path: Path, out: Path, *, dpi: int = 150, pages: int | None = None,
-                       noise: float = 0.0, angle: float = 0.0, quality: int = 70) -> Path:  # fmt: skip
+def scanned_regulation(
+    md_path: Path,
+    out: Path,
+    *,
+    dpi: int = 150,
+    pages: int | None = None,
+    noise: float = 0.0,
+    angle: float = 0.0,
+    quality: int = 70,
+) -> Path:
     """``md_path`` rendered, "printed" and "scanned" into the image-only PDF ``out``."""
     with tempfile.TemporaryDirectory(prefix="scanreg-") as tmp:
         pdf = regulation_pdf(md_path, Path(tmp))
-        images = [degrade(im, noise, angle * (-1) ** i, seed=i)
-                  for i, im in enumerate(page_images(pdf, dpi, pages))]  # fmt: skip
+        images = [
+            degrade(im, noise, angle * (-1) ** i, seed=i)
+            for i, im in enumerate(page_images(pdf, dpi, pages))
+        ]
     return images_to_pdf(images, out, dpi, quality)
 
 
@@ -151,8 +171,9 @@ def main() -> None:
     parser.add_argument("--angle", type=float, default=0.0)
     parser.add_argument("--quality", type=int, default=70)
     a = parser.parse_args()
-    scanned_regulation(a.markdown, a.out, dpi=a.dpi, pages=a.pages, noise=a.noise, angle=a.angle,
-                       quality=a.quality)  # fmt: skip
+    scanned_regulation(
+        a.markdown, a.out, dpi=a.dpi, pages=a.pages, noise=a.noise, angle=a.angle, quality=a.quality
+    )
     print(f"{a.out}: {a.out.stat().st_size / 1024:.0f} KB")
 
 
