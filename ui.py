@@ -50,7 +50,8 @@ if TYPE_CHECKING:
     from ingest.index import DocumentInfo
     from ingest.records import Chunk
 
-ALLOWED_EXTENSIONS = (".md", ".txt", ".docx", ".pdf", ".html", ".htm")
+TEXT_TYPES = (".md", ".txt", ".docx", ".pdf", ".html", ".htm", ".ofd")
+ALLOWED_EXTENSIONS = (*TEXT_TYPES, ".png", ".jpg", ".jpeg", ".tif", ".tiff")  # images: OCR
 MAX_VIEW_CHARS = 200_000  # a text document larger than this is shown as a window around the hit
 QUEUE_MAX = 64  # waiting questions beyond this get "queue full" instead of an endless spinner
 
@@ -101,7 +102,7 @@ TEXT: dict[str, dict[str, str]] = {
         "admin_log": "问答记录",
         "admin_usage": "使用统计",
         "refresh": "刷新",
-        "upload_label": "上传文件（.md .txt .docx .pdf .html）",
+        "upload_label": "上传文件（.md .txt .docx .pdf .html .ofd，扫描图片 .png .jpg .tif）",
         "upload_btn": "上传并重新导入",
         "reingest_btn": "仅重新导入",
         "remove_label": "选择要删除的文件",
@@ -212,7 +213,7 @@ TEXT: dict[str, dict[str, str]] = {
         "admin_log": "Questions",
         "admin_usage": "Usage",
         "refresh": "Refresh",
-        "upload_label": "Upload files (.md .txt .docx .pdf .html)",
+        "upload_label": "Upload files (.md .txt .docx .pdf .html .ofd, scans .png .jpg .tif)",
         "upload_btn": "Upload and re-ingest",
         "reingest_btn": "Re-ingest only",
         "remove_label": "Document to remove",

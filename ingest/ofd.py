@@ -86,6 +86,11 @@ def _resolve(base_file: str, loc: str) -> str:
     return posixpath.normpath(posixpath.join(posixpath.dirname(base_file), loc))
 
 
+def _base_loc(element) -> str:
+    """A part's location: the BaseLoc attribute (the spec), or a BaseLoc child (some writers)."""
+    return element.get("BaseLoc") or _child_text(element, "{*}BaseLoc") or ""
+
+
 def _child_text(element, path: str) -> str | None:
     found = element.find(path)
     return found.text.strip() if found is not None and found.text else None
@@ -140,9 +145,7 @@ class _Document:
     def __init__(self, pkg: _Package, path: str) -> None:
         self.pkg, self.path = pkg, path
         root = pkg.xml(path)
-        self.pages = [
-            _resolve(path, p.get("BaseLoc", "")) for p in root.iterfind("{*}Pages/{*}Page")
-        ]
+        self.pages = [_resolve(path, _base_loc(p)) for p in root.iterfind("{*}Pages/{*}Page")]
         common = root.find("{*}CommonData")
         self.templates, self.media, self.size = {}, {}, [210.0, 297.0]
         if common is None:
@@ -151,7 +154,7 @@ class _Document:
         if len(box) == 4:
             self.size = box[2:]
         for t in common.iterfind("{*}TemplatePage"):
-            self.templates[t.get("ID")] = _resolve(path, t.get("BaseLoc", ""))
+            self.templates[t.get("ID")] = _resolve(path, _base_loc(t))
         for res in [*common.iterfind("{*}PublicRes"), *common.iterfind("{*}DocumentRes")]:
             if res.text:
                 self._read_res(_resolve(path, res.text))

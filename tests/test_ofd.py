@@ -137,3 +137,21 @@ def test_ingest_reads_scans_and_ofd_reports_ocr_and_skips_corrupt_ones(tmp_path,
     assert any(a == "第一条" for c in ofd_chunks for a in c.articles)
     saved = (tmp_path / "index" / "report.json").read_text(encoding="utf-8")
     assert '"ocr"' in saved
+
+
+def test_writer_variants_are_read_the_same(tmp_path):
+    """Page locations as a BaseLoc child element and as absolute paths, as some writers do."""
+    path = regulation_ofd(corpus_file(LAW), tmp_path / "a.ofd", pages=2)
+    parts = {i.filename: zipfile.ZipFile(path).read(i) for i in zipfile.ZipFile(path).infolist()}
+    document = parts["Doc_0/Document.xml"].decode()
+    document = re.sub(
+        r'<ofd:Page ID="(\d+)" BaseLoc="([^"]+)"/>',
+        r'<ofd:Page ID="\1"><ofd:BaseLoc>/Doc_0/\2</ofd:BaseLoc></ofd:Page>',
+        document,
+    )
+    assert "<ofd:BaseLoc>/Doc_0/Pages/Page_1/Content.xml" in document
+    variant = tmp_path / "b.ofd"
+    with zipfile.ZipFile(variant, "w") as z:
+        for name, data in {**parts, "Doc_0/Document.xml": document.encode()}.items():
+            z.writestr(name, data)
+    assert load_file(variant, tmp_path).text == load_file(path, tmp_path).text
