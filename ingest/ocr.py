@@ -256,6 +256,8 @@ class OcrRun:
         """Text of each page, by page number. ``pages`` pairs a page number with a function
         returning its image (rendered on this thread when its turn comes). Pages past
         ``max_pages`` or after ``max_seconds`` are left out and noted."""
+        if not pages:
+            return {}
         started, done, note = time.perf_counter(), {}, ""
         todo = pages[: self.max_pages]
         if len(pages) > self.max_pages:
@@ -293,6 +295,11 @@ class OcrRun:
         seconds = round(time.perf_counter() - started, 2)
         self.documents.append(OcrDocument(self.source, tuple(sorted(done)), seconds, note))
         return done
+
+    def release(self) -> None:
+        """Drop the engines (their memory) once every document is loaded; records stay."""
+        with self._lock:
+            self._engines, self._made = queue.SimpleQueue(), 0
 
     @contextlib.contextmanager
     def _bar(self, total: int) -> Iterator:

@@ -236,6 +236,7 @@ def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Em
             skipped.append(Skipped(rel, f"cannot read file ({exc.strerror}) / 无法读取"))
     loader.close()  # its worker is not needed while embedding
     office.forget()
+    current_run().release()  # OCR engines are not needed for embedding
     present = {p.relative_to(source_dir).as_posix() for p in files}
     skipped_sources = {s.source for s in skipped}
     removed = sorted(s for s in old_docs if s not in present or s in skipped_sources)

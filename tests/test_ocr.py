@@ -142,3 +142,23 @@ def test_an_image_without_text_or_not_an_image_is_skipped_with_a_reason(tmp_path
     broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     with pytest.raises(LoadError, match="not a readable image"):
         load_file(broken, tmp_path)
+
+
+@pytest.mark.slow
+@needs_ocr
+def test_only_the_pages_without_text_of_a_mixed_pdf_are_ocred(tmp_path, scan):
+    from pypdf import PdfReader, PdfWriter
+
+    text_pdf = regulation_pdf(corpus_file(LAW), tmp_path)
+    mixed = PdfWriter()
+    mixed.add_page(PdfReader(text_pdf).pages[0])
+    mixed.add_page(PdfReader(scan).pages[1])
+    with open(tmp_path / "mixed.pdf", "wb") as f:
+        mixed.write(f)
+    run = OcrRun()
+    with ocr_run(run):
+        doc = load_file(tmp_path / "mixed.pdf", tmp_path)
+        load_file(text_pdf, tmp_path)  # a text PDF: no OCR, no record
+    assert [r.pages for r in run.documents] == [(2,)]
+    assert [p for *_, p in doc.pages] == [1, 2]
+    assert _labels(doc) == _labels(load_file(corpus_file(LAW), CORPUS_DIR))
