@@ -31,7 +31,7 @@ from .records import OcrDocument
 Progress = Callable[[str, int, int], None]  # (stage, done, total), as in ingest.pipeline
 
 DEFAULT_MAX_PAGES = 100  # pages recognised per document; the rest is left out (reported)
-DEFAULT_MAX_SECONDS = 600.0  # OCR time per document; pages after it are left out (reported)
+DEFAULT_MAX_SECONDS = 90.0  # OCR time per document, below the loader's 120 s per-file limit
 IMAGES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")  # image files of document pages
 MAX_IMAGE_PIXELS = 40_000_000  # larger images are refused (decompression bombs)
 # Longer side of a page image given to the engine: about 110 dpi for A4. Detection and the line

@@ -57,7 +57,7 @@ class IngestOptions:
     threads: int = 0
     limits: LoadLimits = LoadLimits()  # what one file may expand to, and its time and memory
     ocr_max_pages: int = 100  # pages recognised per scanned document; the rest left out
-    ocr_max_seconds: float = 600.0  # OCR time per document; pages after it left out
+    ocr_max_seconds: float = 90.0  # OCR time per document (below LoadLimits.timeout_s)
 
 
 @dataclass
