@@ -50,7 +50,8 @@ if TYPE_CHECKING:
     from ingest.index import DocumentInfo
     from ingest.records import Chunk
 
-ALLOWED_EXTENSIONS = (".md", ".txt", ".docx", ".pdf", ".html", ".htm")
+TEXT_TYPES = (".md", ".txt", ".docx", ".pdf", ".html", ".htm", ".ofd")
+ALLOWED_EXTENSIONS = (*TEXT_TYPES, ".png", ".jpg", ".jpeg", ".tif", ".tiff")  # images: OCR
 MAX_VIEW_CHARS = 200_000  # a text document larger than this is shown as a window around the hit
 QUEUE_MAX = 64  # waiting questions beyond this get "queue full" instead of an endless spinner
 
@@ -101,7 +102,7 @@ TEXT: dict[str, dict[str, str]] = {
         "admin_log": "问答记录",
         "admin_usage": "使用统计",
         "refresh": "刷新",
-        "upload_label": "上传文件（.md .txt .docx .pdf .html）",
+        "upload_label": "上传文件（.md .txt .docx .pdf .html .ofd，扫描图片 .png .jpg .tif）",
         "upload_btn": "上传并重新导入",
         "reingest_btn": "仅重新导入",
         "remove_label": "选择要删除的文件",
@@ -157,6 +158,8 @@ TEXT: dict[str, dict[str, str]] = {
         "stage_scanning": "扫描文件",
         "stage_loading": "读取文件",
         "stage_chunking": "切分条款",
+        "stage_ocr": "文字识别（OCR）",
+        "status_ocr": "文字识别（OCR）",
         "stage_embedding": "生成向量",
         "stage_publishing": "发布索引",
         "auth_message": "请使用单位账号登录制度问答助手。",
@@ -210,7 +213,7 @@ TEXT: dict[str, dict[str, str]] = {
         "admin_log": "Questions",
         "admin_usage": "Usage",
         "refresh": "Refresh",
-        "upload_label": "Upload files (.md .txt .docx .pdf .html)",
+        "upload_label": "Upload files (.md .txt .docx .pdf .html .ofd, scans .png .jpg .tif)",
         "upload_btn": "Upload and re-ingest",
         "reingest_btn": "Re-ingest only",
         "remove_label": "Document to remove",
@@ -266,6 +269,8 @@ TEXT: dict[str, dict[str, str]] = {
         "stage_scanning": "scanning",
         "stage_loading": "reading",
         "stage_chunking": "chunking",
+        "stage_ocr": "OCR",
+        "status_ocr": "OCR",
         "stage_embedding": "embedding",
         "stage_publishing": "publishing",
         "auth_message": "Log in with your office account.",
@@ -503,6 +508,12 @@ def _adapter_line(adapter: dict, t: dict[str, str]) -> str:
     return t["status_adapter_off"]
 
 
+def _ocr_line(run: dict) -> str:
+    """Documents the last run read by OCR, with their page counts ("—" when none)."""
+    done = [f"{o['source']} ({len(o.get('pages', ()))})" for o in run.get("ocr") or ()]
+    return "; ".join(done) or "—"
+
+
 def render_status(status: dict, t: dict[str, str]) -> str:
     if not status.get("ready"):
         running = f" ({esc(t['status_running'])})" if status.get("ingest_running") else ""
@@ -515,6 +526,7 @@ def render_status(status: dict, t: dict[str, str]) -> str:
         (t["status_adapter"], _adapter_line(status.get("query_adapter") or {}, t)),
         (t["status_built"], _local_time(run.get("finished_at") or status.get("built_at"))),
         (t["status_summary"], ingest_summary(run, t)),
+        (t["status_ocr"], _ocr_line(run)),
         (t["status_llm"], status.get("llm") or t["status_llm_off"]),
         (t["status_running"], t["yes"] if status.get("ingest_running") else t["no"]),
     ]

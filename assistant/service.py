@@ -147,6 +147,8 @@ class Assistant:
                 model=s.model, models_dir=s.models_path, chunk_size=s.chunk_size,
                 max_bytes=int(s.max_file_mb * 1024 * 1024), full=full, quiet=True,
                 batch_size=s.batch_size, threads=s.threads, limits=s.load_limits(),
+                ocr_max_pages=s.ocr_max_pages,
+                ocr_max_seconds=s.ocr_max_seconds,
             )  # fmt: skip
             emb = self._embedder
             if emb is not None and emb.name != embedder_name(s.model):

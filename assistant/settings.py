@@ -35,6 +35,8 @@ class Settings:
     loader_memory_mb: int = 4096
     batch_size: int = 4
     threads: int = 0  # torch threads for embedding; 0 = number of cores
+    ocr_max_pages: int = 100  # pages OCR'd per scanned document (the rest is left out, reported)
+    ocr_max_seconds: float = 90.0  # OCR time per document; keep below the loader time limit
     # retrieval
     k: int = 10
     fusion: str = "convex"  # convex (alpha * dense + (1 - alpha) * BM25, normalised) | rrf

@@ -12,7 +12,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from . import office
+from . import ocr, ofd, office
 from .access import split_front_matter
 from .errors import LoadError
 from .records import Document
@@ -233,7 +233,8 @@ def load_pdf(data: bytes) -> tuple[str, list, str | None, list]:
     parts: list[str] = []
     spans: list[tuple[int, int, int]] = []
     pos = 0
-    for number, raw in enumerate(drop_running_lines(page_texts(data)), start=1):
+    texts = ocr.fill_blank_pages(data, page_texts(data))  # pages without a text layer: OCR
+    for number, raw in enumerate(drop_running_lines(texts), start=1):
         lines = [ln for ln in _clean_lines(raw).split("\n") if not _PAGE_FOOTER.match(ln)]
         text = _unwrap("\n".join(lines)).strip("\n")
         if not text:
@@ -243,7 +244,7 @@ def load_pdf(data: bytes) -> tuple[str, list, str | None, list]:
         pos += len(text) + 1
     text = "\n".join(parts)
     if not text.strip():
-        raise LoadError("PDF has no text layer (scanned?) / PDF 无文本层（扫描件？）")
+        raise LoadError("PDF has no text, not even by OCR / PDF 中未识别到文字")
     return text, [], None, spans
 
 
@@ -280,6 +281,8 @@ LOADERS: dict[str, Callable[[bytes], tuple[str, list, str | None, list]]] = {
     ".htm": load_html,
     ".doc": office.load_legacy,
     ".wps": office.load_legacy,
+    ".ofd": ofd.load_ofd,
+    **dict.fromkeys(ocr.IMAGES, ocr.load_image),
 }
 SUPPORTED = tuple(LOADERS)  # the one list of file types ingest reads
 
@@ -299,10 +302,11 @@ def load_file(path: Path, root: Path, max_bytes: int = 50 * 1024 * 1024) -> Docu
     if size == 0:
         raise LoadError("empty file / 空文件")
     data = path.read_bytes()
+    ocr.begin_document(source)
     if suffix in office.WORD_SUFFIXES:  # the real type from the bytes: a .doc renamed .docx …
         loader = office.load_legacy if office.needs_conversion(suffix, data) else load_docx
     text, headings, first_heading, pages = loader(data)
-    if first_heading is None and loader in (load_text, load_pdf):
+    if first_heading is None and loader in (load_text, load_pdf, ofd.load_ofd, ocr.load_image):
         first_heading = title_from_first_line(text)
     groups = (
         split_front_matter(decode_text(data).lstrip("\ufeff"))[1] if loader is load_markdown else ()

@@ -34,6 +34,7 @@ from .index import (
     write_last_report,
 )
 from .loaders import SUPPORTED
+from .ocr import OcrRun, current_run, ocr_run
 from .records import Chunk, Document, IngestReport, Skipped
 from .terms import fingerprint as terms_fingerprint
 from .terms import terms as bm25_terms
@@ -55,6 +56,8 @@ class IngestOptions:
     batch_size: int = 4
     threads: int = 0
     limits: LoadLimits = LoadLimits()  # what one file may expand to, and its time and memory
+    ocr_max_pages: int = 100  # pages recognised per scanned document; the rest left out
+    ocr_max_seconds: float = 90.0  # OCR time per document (below LoadLimits.timeout_s)
 
 
 @dataclass
@@ -175,8 +178,15 @@ def run_ingest(source_dir: Path, index_dir: Path, options: IngestOptions = Inges
     """Bring the index at ``index_dir`` up to date with ``source_dir``. Holds the ingest lock."""
     if not source_dir.is_dir():
         raise LoadError(f"源目录不存在：{source_dir} / source folder not found: {source_dir}")
+    ocr = OcrRun(
+        max_pages=options.ocr_max_pages,
+        max_seconds=options.ocr_max_seconds,
+        workers=options.threads,
+        quiet=options.quiet,
+        progress=progress,
+    )
     # files are loaded in a worker process under options.limits, started for the first load
-    with ingest_lock(index_dir), Loader(options.limits) as loader:
+    with ingest_lock(index_dir), ocr_run(ocr), Loader(options.limits) as loader:
         return _run(source_dir, index_dir, options, embedder, progress, loader)
 
 
@@ -226,6 +236,7 @@ def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Em
             skipped.append(Skipped(rel, f"cannot read file ({exc.strerror}) / 无法读取"))
     loader.close()  # its worker is not needed while embedding
     office.forget()
+    current_run().release()  # OCR engines are not needed for embedding
     present = {p.relative_to(source_dir).as_posix() for p in files}
     skipped_sources = {s.source for s in skipped}
     removed = sorted(s for s in old_docs if s not in present or s in skipped_sources)
@@ -358,4 +369,5 @@ def _report(ingested, unchanged, skipped, removed, relabelled, embedded, old, st
         seconds=time.perf_counter() - started, embed_seconds=embed_seconds,
         generation=old.name if old is not None else "",
         finished_at=datetime.now(UTC).isoformat(timespec="seconds"), embedder=name,
+        ocr=tuple(current_run().documents),
     )  # fmt: skip

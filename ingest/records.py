@@ -65,6 +65,20 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class OcrDocument:
+    """A document whose pages (or some of them) were recognised by OCR in a run."""
+
+    source: str
+    pages: tuple[int, ...]  # page numbers recognised
+    seconds: float
+    note: str = ""  # why pages were left out (page or time limit), when some were
+
+    def line(self) -> str:
+        note = f"; {self.note}" if self.note else ""
+        return f"OCR {self.source}: {len(self.pages)} pages, {self.seconds:.1f} s{note}"
+
+
+@dataclass(frozen=True)
 class IngestReport:
     ingested: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
@@ -81,6 +95,7 @@ class IngestReport:
     generation: str = ""
     finished_at: str = ""
     embedder: str = ""
+    ocr: tuple[OcrDocument, ...] = ()  # documents recognised by OCR in this run
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def to_json(self) -> dict:
@@ -100,6 +115,10 @@ class IngestReport:
             "generation": self.generation,
             "finished_at": self.finished_at,
             "embedder": self.embedder,
+            "ocr": [
+                {"source": o.source, "pages": list(o.pages), "seconds": o.seconds, "note": o.note}
+                for o in self.ocr
+            ],
         }
 
     @classmethod
@@ -120,6 +139,12 @@ class IngestReport:
             generation=data.get("generation", ""),
             finished_at=data.get("finished_at", ""),
             embedder=data.get("embedder", ""),
+            ocr=tuple(
+                OcrDocument(
+                    o["source"], tuple(o.get("pages", ())), o.get("seconds", 0.0), o.get("note", "")
+                )
+                for o in data.get("ocr", ())
+            ),
         )
 
     def summary(self) -> str:
@@ -132,4 +157,5 @@ class IngestReport:
         if self.full_rebuild and self.rebuild_reason:
             lines.append(f"full rebuild: {self.rebuild_reason}")
         lines.extend(f"  skipped {s.source}: {s.reason}" for s in self.skipped)
+        lines.extend(f"  {o.line()}" for o in self.ocr)
         return "\n".join(lines)

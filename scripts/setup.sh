@@ -18,3 +18,9 @@ if ! command -v soffice >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   (apt-get update -qq && apt-get install -y -qq libreoffice-writer-nogui >/dev/null) \
     || echo "warning: could not install LibreOffice; .doc/.wps files will be skipped" >&2
 fi
+# OCR (rapidocr-onnxruntime's OpenCV needs libGL and GLib at run time); pdftoppm makes the scanned
+# test fixtures. Without them scanned pages are skipped with a reason and those tests skip.
+if [ "$(id -u)" = 0 ] && ! { ldconfig -p | grep -q 'libGL.so.1 ' && command -v pdftoppm >/dev/null; }; then
+  (apt-get update -qq && apt-get install -y -qq libgl1 libglib2.0-0 poppler-utils >/dev/null) \
+    || echo "warning: could not install libgl1/poppler-utils; OCR of scanned pages may be unavailable" >&2
+fi
