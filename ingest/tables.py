@@ -203,6 +203,9 @@ def build_table(grid: Grid, fallback_title: str, max_rows: int = MAX_TABLE_ROWS)
             titles.append(value)
         top += 1
     title = (titles[0] if titles else grid.title or fallback_title).replace(" / ", "/")
+    stated = _UNIT.search(title)  # 会议费综合定额标准（单位：元/人·天）
+    if stated and _UNIT_WORDS.search(stated.group(1)) and title[: stated.start()].strip():
+        unit, title = unit or stated.group(1).strip(), title[: stated.start()].strip()
     body = _header_rows(filled, top)
     names, units = _column_names(filled, range(top, body), unit)
     header_values = [filled.cells[i] for i in range(top, body)]
