@@ -70,12 +70,22 @@ def _chain(merges: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int,
     return [tuple(b) for b in out]
 
 
+def _band(page, top: float, bottom: float) -> str:
+    """Text of the characters whose middle lies between ``top`` and ``bottom`` (a glyph's box
+    may reach a little into a table's border)."""
+
+    def inside(obj) -> bool:
+        return obj.get("object_type") != "char" or top <= (obj["top"] + obj["bottom"]) / 2 < bottom
+
+    return page.filter(inside).extract_text() or ""
+
+
 def _page_text(page, tables, clean: Callable[[str], str], number: int) -> tuple[str, list]:
     """The page's text with each table replaced by its row lines (top to bottom)."""
     parts, rows, top = [], [], 0.0
     for k, table in enumerate(sorted(tables, key=lambda t: t.bbox[1])):
         x0, y0, x1, y1 = table.bbox
-        above = page.within_bbox((0, top, page.width, max(top, y0))).extract_text() or ""
+        above = _band(page, top, y0)
         parts.append(clean(above))
         lines = [ln for ln in parts[-1].split("\n") if ln.strip()]
         found = build_table(_grid(table.extract(), caption_from(lines[-1]) if lines else ""),
@@ -84,7 +94,7 @@ def _page_text(page, tables, clean: Callable[[str], str], number: int) -> tuple[
             rows.extend(found.rows)
             parts.append("\n".join(r.text for r in found.rows))
         top = y1
-    parts.append(clean(page.within_bbox((0, top, page.width, page.height)).extract_text() or ""))
+    parts.append(clean(_band(page, top, page.height + 1)))
     return "\n".join(p.strip("\n") for p in parts if p.strip()), rows
 
 

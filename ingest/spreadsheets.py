@@ -48,9 +48,11 @@ def load_spreadsheet(data: bytes, suffix: str, name: str, max_rows: int = MAX_TA
         raise LoadError("spreadsheet holds no table rows (empty sheets?) / 表格为空")
     lines, spans, pos = [], [], 0
     for table in tables:
-        for k, line in enumerate([table.title, *(r.text for r in table.rows)]):
-            if k == 0:
-                spans.append((pos, pos + len(line), 1))
+        if table.title != name:  # a sheet's own title heads its rows (the file's name is known)
+            spans.append((pos, pos + len(table.title), 1))
+            lines.append(table.title)
+            pos += len(table.title) + 1
+        for line in (r.text for r in table.rows):
             lines.append(line)
             pos += len(line) + 1
     rows = tuple(r for t in tables for r in t.rows)
@@ -75,15 +77,13 @@ def _workbook_grids(data: bytes, max_rows: int) -> tuple[list[Grid], list[str]]:
         try:
             sheet = book.get_sheet_by_name(meta.name)
             first = sheet.start[0] if sheet.start else 0
-            values = sheet.to_python(skip_empty_area=False, nrows=first + max_rows + _HEADER_SLACK)
+            # one row past the limit: build_table then notes that rows were left out
+            values = sheet.to_python(skip_empty_area=False,
+                                     nrows=first + max_rows + _HEADER_SLACK + 1)
             merges = sheet.merged_cell_ranges or []
         except Exception as exc:
             notes.append(f"sheet {meta.name}: unreadable ({type(exc).__name__}), skipped")
             continue
-        total = first + sheet.height
-        if total > len(values):
-            notes.append(f"sheet {meta.name}: {sheet.height} rows, only the first {max_rows} "
-                         f"data rows indexed (max_table_rows) / 行数超过上限，仅索引前{max_rows}行")  # fmt: skip
         if sheet.width > MAX_COLUMNS:
             notes.append(f"sheet {meta.name}: {sheet.width} columns, first {MAX_COLUMNS} read")
         cells = rectangular([[cell_text(v) for v in row[:MAX_COLUMNS]] for row in values])
@@ -105,16 +105,12 @@ def _csv_grids(data: bytes, name: str, max_rows: int) -> tuple[list[Grid], list[
         dialect = csv.Sniffer().sniff(sample, delimiters=",\t;|")
     except csv.Error:
         dialect = csv.excel_tab if "\t" in sample and "," not in sample else csv.excel
-    rows, notes, limit = [], [], max_rows + _HEADER_SLACK
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    rows, limit = [], max_rows + _HEADER_SLACK  # build_table notes the rows left out
     try:
-        for row in reader:
-            if len(rows) >= limit:
-                extra = 1 + sum(1 for _ in reader)
-                notes.append(f"{extra} more rows not indexed (max_table_rows {max_rows}) "
-                             f"/ 行数超过上限，仅索引前{max_rows}行")  # fmt: skip
-                break
+        for row in csv.reader(io.StringIO(text, newline=""), dialect):
             rows.append([cell_text(v) for v in row[:MAX_COLUMNS]])
+            if len(rows) > limit:
+                break
     except csv.Error as exc:
         raise LoadError(f"malformed CSV ({exc}) / CSV 格式错误") from exc
-    return [Grid(rectangular(rows), (), "", first_row=1)], notes
+    return [Grid(rectangular(rows), (), "", first_row=1)], []

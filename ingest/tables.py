@@ -216,7 +216,8 @@ def build_table(grid: Grid, fallback_title: str, max_rows: int = MAX_TABLE_ROWS)
         if not any(values) or values in header_values:  # blank, or the header repeated
             continue
         if len(rows) >= max_rows:
-            note = f"{len(filled.cells) - i} more rows not indexed (limit {max_rows} rows)"
+            note = (f"rows after the first {max_rows} not indexed (max_table_rows) "
+                    f"/ 超过{max_rows}行的部分未索引")  # fmt: skip
             break
         distinct = _distinct(values)
         number = grid.first_row + i
