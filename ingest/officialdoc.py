@@ -22,11 +22,12 @@ from .statutes import BODY_START, CLAUSE, cn_to_int
 FIRST_PAGE_CHARS = 1500
 _OPEN, _CLOSE = "〔\\[［（(【〖﹝", "〕\\]］）)】〗﹞"
 _CJK = "\u4e00-\u9fff"
+_PREFIX = rf"(?:(?!号)[{_CJK}])"  # a prefix never runs back over an earlier number's 号
 NUMBER_RE = re.compile(
-    rf"([{_CJK}]{{1,16}}?)\s*[{_OPEN}]\s*((?:19|20)\d{{2}})\s*[{_CLOSE}]\s*第?\s*(\d{{1,5}})\s*号"
+    rf"({_PREFIX}{{1,16}}?)\s*[{_OPEN}]\s*((?:19|20)\d{{2}})\s*[{_CLOSE}]\s*第?\s*(\d{{1,5}})\s*号"
 )
-ORDER_RE = re.compile(rf"([{_CJK}]{{1,16}}?令)\s*[（(]?\s*第\s*(\d{{1,6}})\s*号")
-_BARE_RE = re.compile(rf"([{_CJK}]{{1,16}}?[发函字办电])\s*((?:19|20)\d{{2}})\s*年?\s*第?(\d{{1,5}})\s*号")
+ORDER_RE = re.compile(rf"({_PREFIX}{{1,16}}?令)\s*[（(]?\s*第\s*(\d{{1,6}})\s*号")
+_BARE_RE = re.compile(rf"({_PREFIX}{{1,16}}?[发函字办电])\s*((?:19|20)\d{{2}})\s*年?\s*第?(\d{{1,5}})\s*号")
 _LABEL = re.compile(r"^\s*(?:发文字号|文号|字号)\s*[:：]\s*")
 _DIGIT = "〇零一二三四五六七八九"
 DATE_RE = re.compile(
