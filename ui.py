@@ -433,8 +433,12 @@ def render_document(info: DocumentInfo, text: str, chunk: Chunk | None, t: dict[
     if info.version_date:
         meta.append(f"{t['version']}: {info.version_date}")
     official = info.meta.to_json()  # 文号, 发文机关, 成文日期, 施行日期 when stated
-    labels = (("number", "doc_number"), ("issuer", "issuer"), ("written", "written"),
-              ("effective", "effective"))
+    labels = (
+        ("number", "doc_number"),
+        ("issuer", "issuer"),
+        ("written", "written"),
+        ("effective", "effective"),
+    )
     meta += [f"{t[label]}: {official[key]}" for key, label in labels if key in official]
     head = (
         f'<div class="pq-doc"><div class="pq-doc-title">《{esc(info.title)}》</div>'

@@ -38,8 +38,9 @@ def _label(hit: Hit) -> str:
 
 def citation(n: int, hit: Hit, quote: str) -> Citation:
     c = hit.chunk
-    return Citation(n, c.source, c.title, c.heading, c.articles, c.pages, quote, c.id, c.doc_id,
-                    c.doc_number)  # fmt: skip
+    return Citation(
+        n, c.source, c.title, c.heading, c.articles, c.pages, quote, c.id, c.doc_id, c.doc_number
+    )
 
 
 def refusal(question: str, result: SearchResult, notice: str = "") -> Answer:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ingest.statutes import ARTICLE_REF, article_label
 from ingest.officialdoc import number_before
+from ingest.statutes import ARTICLE_REF, article_label
 
 _BOOK = re.compile(r"《([^》]{2,80})》")
 _KINDS = "法典|法|条例|办法|规定|细则|解释|决定|规则|准则|制度|手册|通知|意见|批复|守则|规范|章程"

@@ -97,8 +97,11 @@ class Retriever:
         position = {d: i for i, d in enumerate(self.doc_ids)}
         self.doc_of = np.array([position[c.doc_id] for c in chunks], dtype=np.int32)
         self.titles = {d: normalise_title(info.title) for d, info in generation.documents.items()}
-        self.numbers = {d: n for d, info in generation.documents.items()
-                        if (n := parse_number(info.meta.number)) is not None}  # fmt: skip
+        self.numbers = {
+            d: n
+            for d, info in generation.documents.items()
+            if (n := parse_number(info.meta.number)) is not None
+        }
         self.by_article: dict[tuple[str, str], list[int]] = defaultdict(list)
         self.rows_of_doc: dict[str, list[int]] = defaultdict(list)
         for i, c in enumerate(chunks):

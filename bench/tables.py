@@ -61,15 +61,19 @@ def main() -> None:
     embedder = load_embedder("builtin", args.models_dir)
     index = build(args.work, args.with_corpus, embedder)
     gen = open_current(index)
-    retriever = Retriever(gen, embedder, RetrievalConfig(),
-                          adapter_for("auto", embedder.name, embedder.dim))  # fmt: skip
+    retriever = Retriever(
+        gen, embedder, RetrievalConfig(), adapter_for("auto", embedder.name, embedder.dim)
+    )
     queries = [json.loads(line) for line in args.queries.read_text("utf-8").splitlines() if line]
     answered = top1 = top5 = refused = 0
     started = time.perf_counter()
     for q in queries:
         result = retriever.search(q["question"], k=10)
-        ranks = [i for i, h in enumerate(result.hits, 1)
-                 if is_row(h.chunk.source, h.chunk.heading, q["gold_row"])]  # fmt: skip
+        ranks = [
+            i
+            for i, h in enumerate(result.hits, 1)
+            if is_row(h.chunk.source, h.chunk.heading, q["gold_row"])
+        ]
         answer = extractive(q["question"], result)
         cited = any(is_row(c.source, c.heading, q["gold_row"]) for c in answer.citations)
         ok = cited and not answer.refused
@@ -79,13 +83,17 @@ def main() -> None:
         refused += answer.refused
         first = result.hits[0].chunk if result.hits else None
         where = f"{first.source} {first.heading}" if first else "-"
-        print(f"{q['id']} {'OK ' if ok else 'no '} rank={ranks[0] if ranks else '-':<2} "
-              f"{'refused' if answer.refused else ''} top: {where}")  # fmt: skip
+        print(
+            f"{q['id']} {'OK ' if ok else 'no '} rank={ranks[0] if ranks else '-':<2} "
+            f"{'refused' if answer.refused else ''} top: {where}"
+        )
     n = len(queries)
     seconds = time.perf_counter() - started
-    print(f"\n{n} questions: answered with the gold row cited {answered / n:.3f} ({answered}/{n}), "
-          f"gold row at rank 1 {top1 / n:.3f}, in top 5 {top5 / n:.3f}, refused {refused}; "
-          f"{seconds / n * 1000:.0f} ms per question")  # fmt: skip
+    print(
+        f"\n{n} questions: answered with the gold row cited {answered / n:.3f} ({answered}/{n}), "
+        f"gold row at rank 1 {top1 / n:.3f}, in top 5 {top5 / n:.3f}, refused {refused}; "
+        f"{seconds / n * 1000:.0f} ms per question"
+    )
 
 
 if __name__ == "__main__":

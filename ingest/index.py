@@ -280,13 +280,22 @@ def _read_documents(db: sqlite3.Connection) -> dict[str, DocumentInfo]:
     columns = {r[1] for r in db.execute("PRAGMA table_info(documents)")}
     meta = "meta" if "meta" in columns else "NULL AS meta"
     return {
-        r["id"]: DocumentInfo(r["id"], r["source"], r["title"], r["version_date"], r["sha256"],
-                              r["kind"], tuple(json.loads(r["groups"])),
-                              tuple(tuple(p) for p in json.loads(r["pages"])),
-                              OfficialMeta.from_json(json.loads(r["meta"] or "{}")))
-        for r in db.execute(f"SELECT id, source, title, version_date, sha256, kind, groups, "
-                            f"pages, {meta} FROM documents")
-    }  # fmt: skip
+        r["id"]: DocumentInfo(
+            r["id"],
+            r["source"],
+            r["title"],
+            r["version_date"],
+            r["sha256"],
+            r["kind"],
+            tuple(json.loads(r["groups"])),
+            tuple(tuple(p) for p in json.loads(r["pages"])),
+            OfficialMeta.from_json(json.loads(r["meta"] or "{}")),
+        )
+        for r in db.execute(
+            f"SELECT id, source, title, version_date, sha256, kind, groups, "
+            f"pages, {meta} FROM documents"
+        )
+    }
 
 
 class Generation:

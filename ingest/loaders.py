@@ -17,8 +17,8 @@ from .errors import LoadError
 from .officialdoc import recognise as official_meta
 from .pdftables import pdf_with_tables
 from .records import Document
-from .statutes import BLOCK_START, BODY_START
 from .spreadsheets import SPREADSHEETS, TableText, load_spreadsheet
+from .statutes import BLOCK_START, BODY_START
 from .table_grids import docx_rows, html_rows
 from .tables import MAX_TABLE_ROWS, locate_rows
 
@@ -318,8 +318,9 @@ LOADERS: dict[str, Callable[[bytes], tuple[str, list, str | None, list]]] = {
 }
 
 
-def load_file(path: Path, root: Path, max_bytes: int = 50 * 1024 * 1024,
-              max_table_rows: int = MAX_TABLE_ROWS) -> Document:  # fmt: skip
+def load_file(
+    path: Path, root: Path, max_bytes: int = 50 * 1024 * 1024, max_table_rows: int = MAX_TABLE_ROWS
+) -> Document:
     """Read one file into a Document. Raises LoadError with a one-line reason."""
     source = path.relative_to(root).as_posix()
     suffix = path.suffix.lower()

@@ -27,14 +27,18 @@ NUMBER_RE = re.compile(
     rf"({_PREFIX}{{1,16}}?)\s*[{_OPEN}]\s*((?:19|20)\d{{2}})\s*[{_CLOSE}]\s*第?\s*(\d{{1,5}})\s*号"
 )
 ORDER_RE = re.compile(rf"({_PREFIX}{{1,16}}?令)\s*[（(]?\s*第\s*(\d{{1,6}})\s*号")
-_BARE_RE = re.compile(rf"({_PREFIX}{{1,16}}?[发函字办电])\s*((?:19|20)\d{{2}})\s*年?\s*第?(\d{{1,5}})\s*号")
+_BARE_RE = re.compile(
+    rf"({_PREFIX}{{1,16}}?[发函字办电])\s*((?:19|20)\d{{2}})\s*年?\s*第?(\d{{1,5}})\s*号"
+)
 _LABEL = re.compile(r"^\s*(?:发文字号|文号|字号)\s*[:：]\s*")
 _DIGIT = "〇零一二三四五六七八九"
 DATE_RE = re.compile(
     rf"(\d{{4}}|[{_DIGIT}]{{4}})\s*年\s*(\d{{1,2}}|[一二三四五六七八九十]{{1,3}})\s*月\s*"
     rf"(\d{{1,2}}|[一二三四五六七八九十]{{1,3}})\s*日"
 )
-_AGENCY = re.compile(r"(?:人民政府|办公厅|办公室|委员会|政府|总局|局|厅|部|委|院|署|中心|协会|银行|办)$")
+_AGENCY = re.compile(
+    r"(?:人民政府|办公厅|办公室|委员会|政府|总局|局|厅|部|委|院|署|中心|协会|银行|办)$"
+)
 _WRITTEN_VERB = re.compile(r"通过|印发|发布|公布|签发")
 _EFFECTIVE_AT = re.compile(rf"自\s*({DATE_RE.pattern})\s*起\s*(?:施行|实施|执行|生效)")
 _EFFECTIVE_ON_ISSUE = re.compile(r"自(?:印发|发布|公布|下发)之日起(?:施行|实施|执行|生效)")
@@ -104,8 +108,9 @@ def _int(text: str) -> int:
     if text.isdigit():
         return int(text)
     if len(text) == 4 and all(ch in _DIGIT for ch in text):  # 二〇二四
-        return int("".join(str(_DIGIT.index(ch) - (1 if _DIGIT.index(ch) > 0 else 0))
-                           for ch in text))  # fmt: skip
+        return int(
+            "".join(str(_DIGIT.index(ch) - (1 if _DIGIT.index(ch) > 0 else 0)) for ch in text)
+        )
     return cn_to_int(text)
 
 

@@ -88,8 +88,10 @@ def _page_text(page, tables, clean: Callable[[str], str], number: int) -> tuple[
         above = _band(page, top, y0)
         parts.append(clean(above))
         lines = [ln for ln in parts[-1].split("\n") if ln.strip()]
-        found = build_table(_grid(table.extract(), caption_from(lines[-1]) if lines else ""),
-                            f"第{number}页表{k + 1}")  # fmt: skip
+        found = build_table(
+            _grid(table.extract(), caption_from(lines[-1]) if lines else ""),
+            f"第{number}页表{k + 1}",
+        )
         if found is not None:
             rows.extend(found.rows)
             parts.append("\n".join(r.text for r in found.rows))

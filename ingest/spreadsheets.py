@@ -59,6 +59,31 @@ def load_spreadsheet(data: bytes, suffix: str, name: str, max_rows: int = MAX_TA
     return "\n".join(lines), spans, None, [], TableText(rows, tuple(notes))
 
 
+def _percent_cells(data: bytes, sheet: str, nrows: int) -> set[tuple[int, int]]:
+    """(row, column), 0-based, of the numeric cells an .xlsx formats as percentages: calamine
+    gives 0.8 where the sheet shows 80%."""
+    try:
+        from openpyxl import load_workbook
+
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            rows = book[sheet].iter_rows(max_row=nrows, max_col=MAX_COLUMNS)
+            return {
+                (c.row - 1, c.column - 1)
+                for row in rows
+                for c in row
+                if isinstance(c.value, int | float) and "%" in str(c.number_format or "")
+            }
+        finally:
+            book.close()
+    except Exception:  # formats are a nicety: the values are read already
+        return set()
+
+
+def _percent(value: object) -> str:
+    return f"{value * 100:.10g}%" if isinstance(value, int | float) else cell_text(value)
+
+
 def _workbook_grids(data: bytes, max_rows: int) -> tuple[list[Grid], list[str]]:
     import python_calamine as calamine
 
@@ -67,30 +92,46 @@ def _workbook_grids(data: bytes, max_rows: int) -> tuple[list[Grid], list[str]]:
     except calamine.PasswordError as exc:
         raise LoadError("password-protected spreadsheet / 表格已加密") from exc
     except Exception as exc:  # CalamineError, ZipError, XmlError, ValueError on garbage
-        raise LoadError(f"corrupt or unreadable spreadsheet ({type(exc).__name__}) "
-                        "/ 表格文件损坏或无法读取") from exc  # fmt: skip
+        raise LoadError(
+            f"corrupt or unreadable spreadsheet ({type(exc).__name__}) / 表格文件损坏或无法读取"
+        ) from exc
     grids, notes = [], []
+    xlsx = data[:2] == b"PK"  # .xlsx/.xlsm (a zip): openpyxl can read the number formats
     for meta in book.sheets_metadata:
-        if (meta.visible != calamine.SheetVisibleEnum.Visible
-                or meta.typ != calamine.SheetTypeEnum.WorkSheet):  # fmt: skip
+        if (
+            meta.visible != calamine.SheetVisibleEnum.Visible
+            or meta.typ != calamine.SheetTypeEnum.WorkSheet
+        ):
             continue
         try:
             sheet = book.get_sheet_by_name(meta.name)
             first = sheet.start[0] if sheet.start else 0
             # one row past the limit: build_table then notes that rows were left out
-            values = sheet.to_python(skip_empty_area=False,
-                                     nrows=first + max_rows + _HEADER_SLACK + 1)
+            values = sheet.to_python(
+                skip_empty_area=False, nrows=first + max_rows + _HEADER_SLACK + 1
+            )
             merges = sheet.merged_cell_ranges or []
         except Exception as exc:
             notes.append(f"sheet {meta.name}: unreadable ({type(exc).__name__}), skipped")
             continue
         if sheet.width > MAX_COLUMNS:
             notes.append(f"sheet {meta.name}: {sheet.width} columns, first {MAX_COLUMNS} read")
-        cells = rectangular([[cell_text(v) for v in row[:MAX_COLUMNS]] for row in values])
-        ranges = tuple((a[0], a[1], b[0], b[1]) for a, b in merges
-                       if a[0] < len(cells) and a[1] < MAX_COLUMNS)  # fmt: skip
-        ranges = tuple((r0, c0, min(r1, len(cells) - 1), min(c1, MAX_COLUMNS - 1))
-                       for r0, c0, r1, c1 in ranges)  # fmt: skip
+        percent = _percent_cells(data, meta.name, len(values)) if xlsx else set()
+        cells = rectangular(
+            [
+                [
+                    _percent(v) if (i, j) in percent else cell_text(v)
+                    for j, v in enumerate(row[:MAX_COLUMNS])
+                ]
+                for i, row in enumerate(values)
+            ]
+        )
+        ranges = tuple(
+            (a[0], a[1], b[0], b[1]) for a, b in merges if a[0] < len(cells) and a[1] < MAX_COLUMNS
+        )
+        ranges = tuple(
+            (r0, c0, min(r1, len(cells) - 1), min(c1, MAX_COLUMNS - 1)) for r0, c0, r1, c1 in ranges
+        )
         title = "" if _GENERIC_SHEET.match(meta.name.strip()) else meta.name.strip()
         grids.append(Grid(cells, ranges, title, first_row=1))
     return grids, notes

@@ -57,7 +57,9 @@ class Table:
 
 
 _UNIT = re.compile(r"\s*[（(]\s*(?:单位[:：]\s*)?([^（）()]{1,10})\s*[)）]\s*$")
-_UNIT_WORDS = re.compile(r"元|天|日|人|次|%|％|小时|公里|千米|km|个|月|年|平方米|㎡|件|份|吨|升|台|辆")
+_UNIT_WORDS = re.compile(
+    r"元|天|日|人|次|%|％|小时|公里|千米|km|个|月|年|平方米|㎡|件|份|吨|升|台|辆"
+)
 _UNIT_NOTE = re.compile(r"^\s*[（(]?\s*单位[:：]\s*([^（）()\s]{1,10})\s*[)）]?\s*$")
 _NUMBER = re.compile(r"^[-+]?\d+(?:[.,]\d+)*(?:\.\d+)?$")
 _SERIAL_HEADER = re.compile(r"^(?:序号|编号|No\.?|NO\.?|#)$")
@@ -216,8 +218,10 @@ def build_table(grid: Grid, fallback_title: str, max_rows: int = MAX_TABLE_ROWS)
         if not any(values) or values in header_values:  # blank, or the header repeated
             continue
         if len(rows) >= max_rows:
-            note = (f"rows after the first {max_rows} not indexed (max_table_rows) "
-                    f"/ 超过{max_rows}行的部分未索引")  # fmt: skip
+            note = (
+                f"rows after the first {max_rows} not indexed (max_table_rows) "
+                f"/ 超过{max_rows}行的部分未索引"
+            )
             break
         distinct = _distinct(values)
         number = grid.first_row + i
@@ -237,16 +241,28 @@ def _key_columns(filled: _Filled, i: int, names: list[str], serial: set[int]) ->
         return []
     first = cols[0]
     keys = [first]
-    if (filled.vertical(i, first) and len(cols) > 2 and filled.cells[i][cols[1]]
-            and not _is_number(filled.cells[i][cols[1]])):  # fmt: skip
+    if (
+        filled.vertical(i, first)
+        and len(cols) > 2
+        and filled.cells[i][cols[1]]
+        and not _is_number(filled.cells[i][cols[1]])
+    ):
         keys.append(cols[1])  # a group (华北) merged over rows, then the row's own key (北京)
     if _is_number(filled.cells[i][first]) and len(cols) > 1:
         return []  # no text key: the row is named by its number only
     return keys
 
 
-def _row(filled: _Filled, i: int, names: list[str], units: list[str], serial: set[int],
-         title: str, group: str, number: int) -> TableRow:  # fmt: skip
+def _row(
+    filled: _Filled,
+    i: int,
+    names: list[str],
+    units: list[str],
+    serial: set[int],
+    title: str,
+    group: str,
+    number: int,
+) -> TableRow:
     values = filled.cells[i]
     keys = _key_columns(filled, i, names, serial)
     key = list(dict.fromkeys(v for v in [group, *(values[j] for j in keys)] if v))

@@ -25,9 +25,11 @@ def _red_header_docx(path, number_line: str = "滨数管发〔2024〕3号") -> N
     document = docx.Document()
     for text in ("滨江市数据管理局文件", number_line, NOTICE, "局机关各处室、局属各单位："):
         document.add_paragraph(text)
-    document.add_paragraph("现将《政务数据共享管理办法》印发给你们，请认真遵照执行。"
-                           "本办法依据《国务院关于印发政务信息资源共享管理暂行办法的通知》"
-                           "（国发〔2016〕51号）制定。")  # fmt: skip
+    document.add_paragraph(
+        "现将《政务数据共享管理办法》印发给你们，请认真遵照执行。"
+        "本办法依据《国务院关于印发政务信息资源共享管理暂行办法的通知》"
+        "（国发〔2016〕51号）制定。"
+    )
     document.add_paragraph("政务数据共享管理办法")
     articles = [
         "第一条 为规范本局政务数据共享，制定本办法。",
@@ -48,20 +50,37 @@ def _red_header_docx(path, number_line: str = "滨数管发〔2024〕3号") -> N
 def test_red_header_document(tmp_path):
     _red_header_docx(tmp_path / "通知.docx")
     doc = load_file(tmp_path / "通知.docx", tmp_path)
-    assert doc.meta == OfficialMeta(number="滨数管发〔2024〕3号", issuer="滨江市数据管理局",
-                                    written="2024-04-08", effective="2024-05-01")  # fmt: skip
+    assert doc.meta == OfficialMeta(
+        number="滨数管发〔2024〕3号",
+        issuer="滨江市数据管理局",
+        written="2024-04-08",
+        effective="2024-05-01",
+    )
 
 
-@pytest.mark.parametrize("typed", ["国办发[2024]12号", "国办发［2024］12号", "国办发（2024）12号",
-                                   "国办发(2024)12号", "国办发【2024】12号", "国办发〔2024〕第12号"])  # fmt: skip
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "国办发[2024]12号",
+        "国办发［2024］12号",
+        "国办发（2024）12号",
+        "国办发(2024)12号",
+        "国办发【2024】12号",
+        "国办发〔2024〕第12号",
+    ],
+)
 def test_number_variants_are_normalised(typed):
-    meta = recognise(f"国务院办公厅文件\n{typed}\n国务院办公厅关于加强政务数据管理的通知\n各省：\n正文。")
+    meta = recognise(
+        f"国务院办公厅文件\n{typed}\n国务院办公厅关于加强政务数据管理的通知\n各省：\n正文。"
+    )
     assert meta.number == "国办发〔2024〕12号" and meta.issuer == "国务院办公厅"
 
 
 def test_a_number_cited_in_the_body_is_not_the_documents_own():
-    text = ("关于做好年度考核工作的通知\n各处室：\n根据《国务院办公厅关于…的通知》（国办发〔2023〕5号），"
-            "现就有关事项通知如下。\n一、考核范围\n……")  # fmt: skip
+    text = (
+        "关于做好年度考核工作的通知\n各处室：\n根据《国务院办公厅关于…的通知》（国办发〔2023〕5号），"
+        "现就有关事项通知如下。\n一、考核范围\n……"
+    )
     assert recognise(text).number == ""
 
 
@@ -69,14 +88,18 @@ def test_chinese_numeral_dates_and_effective_on_issue():
     text = "某某局文件\n某发〔2008〕7号\n某某局关于值班的通知\n各处室：\n本通知自印发之日起施行。\n某某局\n二〇〇八年三月五日"
     meta = recognise(text)
     assert (meta.number, meta.issuer, meta.written, meta.effective) == (
-        "某发〔2008〕7号", "某某局", "2008-03-05", "2008-03-05"
+        "某发〔2008〕7号",
+        "某某局",
+        "2008-03-05",
+        "2008-03-05",
     )
 
 
 def test_corpus_documents():
     manual = load_file(corpus_file("滨江市数据管理局公文与印章管理办法"), CORPUS_DIR).meta
-    assert manual == OfficialMeta("滨数管办〔2024〕12号", "滨江市数据管理局", "2024-02-26",
-                                  "2024-03-01")  # fmt: skip
+    assert manual == OfficialMeta(
+        "滨数管办〔2024〕12号", "滨江市数据管理局", "2024-02-26", "2024-03-01"
+    )
     leave = load_file(corpus_file("职工带薪年休假条例"), CORPUS_DIR).meta
     assert leave == OfficialMeta("国务院令第514号", "国务院", "2007-12-07", "2008-01-01")
     seals = load_file(corpus_file("国务院关于国家行政机关和企业事业单位社会团体印章"), CORPUS_DIR)
@@ -85,7 +108,8 @@ def test_corpus_documents():
 
 def test_numbers_in_questions():
     assert [n.text() for n in find_numbers("请问国办发[2024]12号和国务院令第514号")] == [
-        "请问国办发〔2024〕12号", "和国务院令第514号"
+        "请问国办发〔2024〕12号",
+        "和国务院令第514号",
     ]  # a question's words before a number stay in its prefix: designates() matches the end
     (asked,) = find_numbers("请问国办发[2024]12号")
     (stated,) = find_numbers("国办发〔2024〕12号")
@@ -136,8 +160,14 @@ def test_an_index_built_before_the_meta_column_still_reads(notice_index, tmp_pat
     assert len(gen.chunks) == len(open_current(notice_index).chunks)
 
 
-@pytest.mark.parametrize("question", ["滨数管发〔2024〕3号第三条", "滨数管发[2024]3号第三条是什么",
-                                      "请问滨数管发（2024）3号文第三条怎么规定的"])  # fmt: skip
+@pytest.mark.parametrize(
+    "question",
+    [
+        "滨数管发〔2024〕3号第三条",
+        "滨数管发[2024]3号第三条是什么",
+        "请问滨数管发（2024）3号文第三条怎么规定的",
+    ],
+)
 def test_number_and_article_finds_that_article(notice_index, builtin, tmp_path, question):
     from assistant.service import Assistant
 
@@ -168,9 +198,15 @@ def test_viewer_and_citation_show_the_metadata(notice_index):
     gen = open_current(notice_index)
     info = next(d for d in gen.documents.values() if d.source == "政务数据共享管理办法.docx")
     html = render_document(info, gen.document_text(info.id), None, TEXT["zh"])
-    for shown in ("文号: 滨数管发〔2024〕3号", "发文机关: 滨江市数据管理局", "成文日期: 2024-04-08",
-                  "施行日期: 2024-05-01"):  # fmt: skip
+    for shown in (
+        "文号: 滨数管发〔2024〕3号",
+        "发文机关: 滨江市数据管理局",
+        "成文日期: 2024-04-08",
+        "施行日期: 2024-05-01",
+    ):
         assert shown in html
-    cite = Citation(1, info.source, info.title, "", ("第三条",), (), "q", doc_number="滨数管发〔2024〕3号")
+    cite = Citation(
+        1, info.source, info.title, "", ("第三条",), (), "q", doc_number="滨数管发〔2024〕3号"
+    )
     assert "滨数管发〔2024〕3号" in citation_header(cite, TEXT["zh"])
     assert json.loads(json.dumps(cite.to_json(), ensure_ascii=False))["doc_number"]

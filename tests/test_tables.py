@@ -86,9 +86,21 @@ def test_xlsx_rows_carry_title_and_expanded_two_level_header(tmp_path):
 def test_xls_made_by_libreoffice_reads_like_the_xlsx(tmp_path):
     src = _standards_xlsx(tmp_path / "标准.xlsx")
     profile = tmp_path / "profile"
-    subprocess.run([SOFFICE, f"-env:UserInstallation=file://{profile}", "--headless",
-                    "--convert-to", "xls", "--outdir", str(tmp_path / "out"), str(src)],
-                   check=True, capture_output=True, timeout=180)  # fmt: skip
+    subprocess.run(
+        [
+            SOFFICE,
+            f"-env:UserInstallation=file://{profile}",
+            "--headless",
+            "--convert-to",
+            "xls",
+            "--outdir",
+            str(tmp_path / "out"),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
     xls = load_file(tmp_path / "out" / "标准.xls", tmp_path / "out")
     xlsx = load_file(src, tmp_path)
     assert xls.kind == "xls" and _rows(xls) == _rows(xlsx)
@@ -122,8 +134,12 @@ def test_sample_corpus_spreadsheet(tmp_path):
 
 def test_docx_table_with_caption_and_merged_header(tmp_path):
     path = tmp_path / "值班.docx"
-    make_tables.write_docx_table(path, make_tables.DUTY_CAPTION, make_tables.DUTY,
-                                 merges=[((0, 0), (1, 0)), ((0, 1), (0, 3))])  # fmt: skip
+    make_tables.write_docx_table(
+        path,
+        make_tables.DUTY_CAPTION,
+        make_tables.DUTY,
+        merges=[((0, 0), (1, 0)), ((0, 1), (0, 3))],
+    )
     doc = load_file(path, tmp_path)
     rows = _rows(doc)
     assert rows[0] == (
@@ -138,8 +154,9 @@ def test_html_table_with_rowspan_colspan_inside_a_layout_table(tmp_path):
     make_tables.training_html(tmp_path / "培训.html")
     doc = load_file(tmp_path / "培训.html", tmp_path)
     rows = _rows(doc)
-    assert [h for _, h in rows] == [f"培训费综合定额标准 · {n}类培训（第{i}行）"
-                                    for i, n in ((3, "一"), (4, "二"), (5, "三"))]  # fmt: skip
+    assert [h for _, h in rows] == [
+        f"培训费综合定额标准 · {n}类培训（第{i}行）" for i, n in ((3, "一"), (4, "二"), (5, "三"))
+    ]
     assert "综合定额标准 师资费：180元/人·天" in rows[0][0]
     # the layout table around the page stays text: its paragraphs are still there, once
     assert doc.text.count("局机关举办的各类培训") == 1 and "师资费在综合定额标准外" in doc.text
@@ -202,8 +219,9 @@ def test_a_huge_sheet_is_truncated_at_the_row_limit_and_reported(tmp_path, count
     assert doc.notes and "max_table_rows" in doc.notes[0] and "\n" not in doc.notes[0]
     lines = "\n".join(f"{n},城市{n},{n}" for n in range(500))
     (src / "明细.csv").write_text("序号,地区,金额（元）\n" + lines, encoding="utf-8")
-    report = run_ingest(src, tmp_path / "index", IngestOptions(quiet=True, max_table_rows=20),
-                        embedder=counting())  # fmt: skip
+    report = run_ingest(
+        src, tmp_path / "index", IngestOptions(quiet=True, max_table_rows=20), embedder=counting()
+    )
     assert sorted(report.ingested) == ["大表.xlsx", "明细.csv"]
     partly = {s.source: s.reason for s in report.skipped}
     assert set(partly) == {"大表.xlsx (partly)", "明细.csv (partly)"}
@@ -228,8 +246,12 @@ def test_table_questions_are_answered_from_their_row(table_index, builtin):
     from assistant.retrieval import RetrievalConfig, Retriever
     from ingest.index import open_current
 
-    retriever = Retriever(open_current(table_index), builtin, RetrievalConfig(),
-                          adapter_for("auto", builtin.name, builtin.dim))  # fmt: skip
+    retriever = Retriever(
+        open_current(table_index),
+        builtin,
+        RetrievalConfig(),
+        adapter_for("auto", builtin.name, builtin.dim),
+    )
     path = REPO / "bench" / "data" / "table_questions.jsonl"
     questions = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
     if SOFFICE is None:
@@ -245,3 +267,18 @@ def test_table_questions_are_answered_from_their_row(table_index, builtin):
             assert rows[0].to_json()["heading"].endswith("行）")
             assert rows[0].quote in answer.text and key in rows[0].quote
     assert cited / len(questions) >= 0.8, cited
+
+
+def test_xlsx_percentages_and_dates_read_as_shown(tmp_path):
+    import datetime
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["项目", "报销比例", "限额（元）", "执行日期"])
+    sheet.append(["门诊费用", 0.8, 1234.5, datetime.date(2024, 1, 1)])
+    sheet["B2"].number_format = "0%"
+    book.save(tmp_path / "比例.xlsx")
+    doc = load_file(tmp_path / "比例.xlsx", tmp_path)
+    assert doc.text == "比例 · 门诊费用 · 报销比例：80%，限额：1234.5元，执行日期：2024-01-01"

@@ -84,8 +84,9 @@ def _normalize_zip(data: bytes) -> bytes:
             member.compress_type = zipfile.ZIP_DEFLATED
             content = src.read(info.filename)
             if info.filename == "docProps/core.xml":  # openpyxl stamps "modified" on save
-                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2024-01-02T09:00:00Z",
-                                 content)
+                content = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2024-01-02T09:00:00Z", content
+                )
             dst.writestr(member, content)
     return out.getvalue()
 

@@ -109,9 +109,21 @@ def duty_pdf(path: Path) -> bool:
         source = Path(tmp) / (path.stem + ".docx")
         write_docx_table(source, DUTY_CAPTION, DUTY, merges=[((0, 0), (1, 0)), ((0, 1), (0, 3))])
         profile = Path(tmp) / "profile"
-        subprocess.run([soffice, f"-env:UserInstallation=file://{profile}", "--headless",
-                        "--convert-to", "pdf", "--outdir", tmp, str(source)],
-                       check=True, capture_output=True, timeout=180)  # fmt: skip
+        subprocess.run(
+            [
+                soffice,
+                f"-env:UserInstallation=file://{profile}",
+                "--headless",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                tmp,
+                str(source),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
         shutil.copyfile(Path(tmp) / (path.stem + ".pdf"), path)
     return True
 
