@@ -289,10 +289,11 @@ def load_html(data: bytes) -> tuple[str, list, str | None, list]:
         tag.decompose()
     page_title = soup.title.get_text(" ", strip=True) if soup.title else None
     root = soup.find("main") or soup.find("article") or soup.body or soup
-    found = []
+    found, tables = [], 0
     for table in root.find_all("table"):  # data tables -> one line per row (ingest/tables.py)
-        table_rows = html_rows(table, len(found) + 1)
+        table_rows = html_rows(table, tables + 1)
         if table_rows:
+            tables += 1
             found.extend(table_rows)
             table.replace_with(soup.new_string("\n" + "\n".join(r.text for r in table_rows) + "\n"))
     for level in range(1, 7):
