@@ -282,3 +282,14 @@ def test_xlsx_percentages_and_dates_read_as_shown(tmp_path):
     book.save(tmp_path / "比例.xlsx")
     doc = load_file(tmp_path / "比例.xlsx", tmp_path)
     assert doc.text == "比例 · 门诊费用 · 报销比例：80%，限额：1234.5元，执行日期：2024-01-01"
+
+
+def test_html_tables_without_caption_are_numbered_in_order(tmp_path):
+    table = "<table><tr><th>项目</th><th>标准</th></tr><tr><td>{0}</td><td>{1}元</td></tr></table>"
+    html = "<html><body>" + table.format("早餐", 20) + table.format("午餐", 40) + "</body></html>"
+    (tmp_path / "餐费.html").write_text(html, encoding="utf-8")
+    doc = load_file(tmp_path / "餐费.html", tmp_path)
+    assert [(t, label) for _, _, t, label in doc.rows] == [
+        ("表1", "早餐（第2行）"),
+        ("表2", "午餐（第2行）"),
+    ]
