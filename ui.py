@@ -81,6 +81,10 @@ TEXT: dict[str, dict[str, str]] = {
         "pages_of": "共 {total} 页，以下为第 {pages} 页",
         "window_note": "文件较长，仅显示引用段落附近的内容。",
         "version": "版本日期",
+        "doc_number": "文号",
+        "issuer": "发文机关",
+        "written": "成文日期",
+        "effective": "施行日期",
         "file": "文件",
         "refusal_title": "现有制度文件中未找到依据",
         "refusal_suggest": "可以查阅以下可能相关的文件：",
@@ -192,6 +196,10 @@ TEXT: dict[str, dict[str, str]] = {
         "pages_of": "{total} pages; showing page {pages}",
         "window_note": "Long document: only the part around the cited passage is shown.",
         "version": "Version",
+        "doc_number": "Doc. No.",
+        "issuer": "Issued by",
+        "written": "Dated",
+        "effective": "In force from",
         "file": "File",
         "refusal_title": "No basis found in the current regulations",
         "refusal_suggest": "Documents that may be related:",
@@ -365,6 +373,8 @@ def _pages(pages: Sequence[int], t: dict[str, str]) -> str:
 def citation_header(c: Citation, t: dict[str, str]) -> str:
     """《title》 · heading · 第X条 · 第N页 (escaped)."""
     parts = [f"《{c.title}》"]
+    if c.doc_number:
+        parts.append(c.doc_number)
     if c.heading:
         parts.append(c.heading)
     if c.articles and not all(a in c.heading for a in c.articles):
@@ -427,6 +437,14 @@ def render_document(info: DocumentInfo, text: str, chunk: Chunk | None, t: dict[
     meta = [f"{t['file']}: {info.source}"]
     if info.version_date:
         meta.append(f"{t['version']}: {info.version_date}")
+    official = info.meta.to_json()  # 文号, 发文机关, 成文日期, 施行日期 when stated
+    labels = (
+        ("number", "doc_number"),
+        ("issuer", "issuer"),
+        ("written", "written"),
+        ("effective", "effective"),
+    )
+    meta += [f"{t[label]}: {official[key]}" for key, label in labels if key in official]
     head = (
         f'<div class="pq-doc"><div class="pq-doc-title">《{esc(info.title)}》</div>'
         f'<div class="pq-meta">{esc(" · ".join(meta))}</div>'

@@ -38,7 +38,9 @@ def _label(hit: Hit) -> str:
 
 def citation(n: int, hit: Hit, quote: str) -> Citation:
     c = hit.chunk
-    return Citation(n, c.source, c.title, c.heading, c.articles, c.pages, quote, c.id, c.doc_id)
+    return Citation(
+        n, c.source, c.title, c.heading, c.articles, c.pages, quote, c.id, c.doc_id, c.doc_number
+    )
 
 
 def refusal(question: str, result: SearchResult, notice: str = "") -> Answer:
@@ -72,6 +74,13 @@ def select_sentences(question: str, text: str, limit: int = 3, whole_below: int 
     return "".join(s for s in parts if s in keep)
 
 
+def _unit(hit: Hit) -> tuple:
+    """What a citation stands for: an article (its pieces are one unit), else a heading, such
+    as one table row (差旅住宿费标准 · 上海（第5行）): two rows of one table are two units."""
+    c = hit.chunk
+    return (c.doc_id, c.articles or (c.heading,))
+
+
 def _chosen(result: SearchResult) -> list[Hit]:
     """The hits worth quoting: the best one and close runners-up from other articles."""
     hits = list(result.hits)
@@ -80,9 +89,9 @@ def _chosen(result: SearchResult) -> list[Hit]:
     if hits[0].exact:
         return [h for h in hits if h.exact][:MAX_CITED]
     top = hits[0].score
-    chosen, seen = [hits[0]], {(hits[0].chunk.doc_id, hits[0].chunk.articles)}
+    chosen, seen = [hits[0]], {_unit(hits[0])}
     for h in hits[1:6]:
-        key = (h.chunk.doc_id, h.chunk.articles)
+        key = _unit(h)
         if key not in seen and h.score >= RUNNER_UP * top and len(chosen) < MAX_CITED:
             chosen.append(h)
             seen.add(key)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from ingest.officialdoc import number_before
 from ingest.statutes import ARTICLE_REF, article_label
 
 _BOOK = re.compile(r"《([^》]{2,80})》")
@@ -85,14 +86,17 @@ def resolve_title(raw: str, titles: Iterable[str]) -> list[str]:
 
 
 def explicit_citations(text: str) -> list[tuple[str, str]]:
-    """(raw document name, article label) pairs written as 《X》第N条 or X第N条; the name is ''
-    when the article stands alone ("第三条是什么意思")."""
+    """(raw document name, article label) pairs written as 《X》第N条, X第N条 or 文号第N条
+    (the name is then the normalised 文号, 国办发〔2024〕12号); the name is '' when the article
+    stands alone ("第三条是什么意思")."""
     pairs = []
     for m in ARTICLE_REF.finditer(text):
         before = text[max(0, m.start() - 60) : m.start()].rstrip(" 　的中里")
         book = list(_BOOK.finditer(before))
-        name = ""
-        if book and book[-1].end() == len(before):
+        name = number_before(before)  # 国办发〔2024〕12号第三条: the document by its 文号
+        if name:
+            pass
+        elif book and book[-1].end() == len(before):
             name = book[-1].group(1)
         else:
             bare = re.search(rf"[\u4e00-\u9fff、]{{2,40}}(?:{_KINDS})$", before)

@@ -80,6 +80,7 @@ def ingest(ctx, source_dir, index_dir, model, full, quiet, max_file_mb, chunk_si
         batch_size=s.batch_size, threads=s.threads, limits=s.load_limits(),
         ocr_max_pages=s.ocr_max_pages,
         ocr_max_seconds=s.ocr_max_seconds,
+        max_table_rows=s.max_table_rows,
     )  # fmt: skip
     report = run_ingest(s.source_dir, s.index_path, options)
     click.echo(report.summary(), err=s.quiet)

@@ -49,12 +49,14 @@ class Citation:
     quote: str
     chunk_id: str = ""
     doc_id: str = ""
+    doc_number: str = ""  # the cited document's 文号 (国办发〔2024〕12号), "" when it has none
 
     def to_json(self) -> dict:
         d = asdict(self)
         d["articles"] = list(self.articles)
         d["pages"] = list(self.pages)
-        return {k: d[k] for k in ("n", "source", "title", "heading", "articles", "pages", "quote")}
+        keys = ("n", "source", "title", "heading", "articles", "pages", "quote", "doc_number")
+        return {k: d[k] for k in keys}
 
     def label(self) -> str:
         """《职工带薪年休假条例》第三条 — the human form of the citation."""

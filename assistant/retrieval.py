@@ -23,6 +23,7 @@ import numpy as np
 from ingest.access import can_read
 from ingest.embedding import Embedder
 from ingest.index import Generation
+from ingest.officialdoc import DocNumber, find_numbers, parse_number
 from ingest.terms import query_terms
 
 from .adapter import QueryAdapter
@@ -96,6 +97,11 @@ class Retriever:
         position = {d: i for i, d in enumerate(self.doc_ids)}
         self.doc_of = np.array([position[c.doc_id] for c in chunks], dtype=np.int32)
         self.titles = {d: normalise_title(info.title) for d, info in generation.documents.items()}
+        self.numbers = {
+            d: n
+            for d, info in generation.documents.items()
+            if (n := parse_number(info.meta.number)) is not None
+        }
         self.by_article: dict[tuple[str, str], list[int]] = defaultdict(list)
         self.rows_of_doc: dict[str, list[int]] = defaultdict(list)
         for i, c in enumerate(chunks):
@@ -232,7 +238,10 @@ class Retriever:
         titles = self._readable_titles(allowed)
         rows: list[int] = []
         for name, label in explicit_citations(question):
-            if name:
+            number = parse_number(name) if name else None
+            if number is not None:  # 国办发〔2024〕12号第三条
+                docs = self.numbered(number)
+            elif name:
                 wanted = set(resolve_title(name, titles)[:1])
                 docs = [d for d, t in self.titles.items() if t in wanted]
             else:
@@ -247,7 +256,12 @@ class Retriever:
         for raw in title_mentions(question):
             found = resolve_title(raw, titles)
             wanted.update(found[:3])
-        return [d for d, t in self.titles.items() if t in wanted]
+        by_number = [d for n in find_numbers(question) for d in self.numbered(n)]
+        return list(dict.fromkeys(by_number + [d for d, t in self.titles.items() if t in wanted]))
+
+    def numbered(self, number: DocNumber) -> list[str]:
+        """Documents whose own 文号 the number read in a question designates."""
+        return [d for d, own in self.numbers.items() if number.designates(own)]
 
     # --- fusion --------------------------------------------------------------------------------
 

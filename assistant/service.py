@@ -149,6 +149,7 @@ class Assistant:
                 batch_size=s.batch_size, threads=s.threads, limits=s.load_limits(),
                 ocr_max_pages=s.ocr_max_pages,
                 ocr_max_seconds=s.ocr_max_seconds,
+                max_table_rows=s.max_table_rows,
             )  # fmt: skip
             emb = self._embedder
             if emb is not None and emb.name != embedder_name(s.model):

@@ -33,6 +33,7 @@ class Settings:
     max_text_chars: int = 5_000_000
     loader_timeout: float = 120.0
     loader_memory_mb: int = 4096
+    max_table_rows: int = 5000  # data rows indexed per table or sheet; the rest is reported
     batch_size: int = 4
     threads: int = 0  # torch threads for embedding; 0 = number of cores
     ocr_max_pages: int = 100  # pages OCR'd per scanned document (the rest is left out, reported)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from .errors import LoadError
 from .loaders import load_file
+from .tables import MAX_TABLE_ROWS
 from .records import Document
 
 _MB = 1024 * 1024
@@ -43,6 +44,7 @@ class LoadLimits:
     timeout_s: float = 120.0  # per file
     memory_mb: int = 4096  # address space (not RSS) of the loader: OCR reserves ~1.5 GB
     isolate: bool = True  # False: load in this process, without the time and memory limits
+    max_table_rows: int = MAX_TABLE_ROWS  # data rows indexed per table or sheet
 
 
 def check_container(data: bytes, limits: LoadLimits, kind: str = "file") -> None:
@@ -97,7 +99,7 @@ def load_bounded(path: Path, root: Path, max_bytes: int, limits: LoadLimits) -> 
         if f.read(4) == b"PK\x03\x04" and path.stat().st_size <= max_bytes:
             f.seek(0)
             check_container(f.read(), limits, path.suffix.lower().lstrip(".") or "file")
-    doc = load_file(path, root, max_bytes)
+    doc = load_file(path, root, max_bytes, limits.max_table_rows)
     if len(doc.text) > limits.max_text_chars:
         raise LoadError(f"document yields more than {limits.max_text_chars} characters of text "
                         "(limit) / 文本长度超限，已跳过")  # fmt: skip

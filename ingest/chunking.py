@@ -32,6 +32,7 @@ from .statutes import (
     cn_to_int,
     int_to_cn,  # noqa: F401
 )
+from .tables import row_heading
 
 _WEAK_GAP = 3  # a label with no space after it must be at most this far past the last one
 
@@ -124,7 +125,8 @@ def _structure_level(text: str) -> float | None:
 def _segments(doc: Document) -> list[_Segment]:
     lines = _lines(doc.text)
     heading_level = {start: level for start, _, level in doc.headings}
-    articles = _article_starts(lines, set(heading_level))
+    rows = {start: (table, label) for start, _, table, label in doc.rows}  # table rows
+    articles = _article_starts(lines, set(heading_level) | set(rows))
     mode = "article" if len(articles) >= 2 else "other"
     clauses = {} if mode == "article" else _clause_starts(lines, set(heading_level))
     if mode != "article" and len(clauses) >= 2:
@@ -139,6 +141,10 @@ def _segments(doc: Document) -> list[_Segment]:
 
     current = segments[0]
     for i, line in enumerate(lines):
+        if line.start in rows:  # a table row is a unit of its own, named by table and row
+            segments.append(_Segment(row_heading(outline.path(), *rows[line.start]), None, [line]))
+            current = open_segment(current.label)
+            continue
         md_level = heading_level.get(line.start)
         if md_level is not None and not title_seen and line.text == doc.title:
             title_seen = True  # the document title is the preamble's first line, not a heading
@@ -227,6 +233,7 @@ def chunk_document(doc: Document, chunk_size: int = 800) -> list[Chunk]:
                     end=end,
                     text=doc.text[start:end],
                     version_date=doc.version_date,
+                    doc_number=doc.meta.number,
                 )
             )
     return chunks

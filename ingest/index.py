@@ -41,14 +41,14 @@ from .integrity import (
     reading,
     verify,
 )
-from .records import Chunk, Document, IngestReport
+from .records import Chunk, Document, IngestReport, OfficialMeta
 
 FORMAT_VERSION = 1
 KEEP_GENERATIONS = 3
 
 _SCHEMA = """
 CREATE TABLE documents (id TEXT PRIMARY KEY, source TEXT, title TEXT, version_date TEXT,
-    sha256 TEXT, kind TEXT, groups TEXT, pages TEXT, text TEXT);
+    sha256 TEXT, kind TEXT, groups TEXT, pages TEXT, text TEXT, meta TEXT);
 CREATE TABLE chunks (row INTEGER PRIMARY KEY, id TEXT UNIQUE, doc_id TEXT, source TEXT,
     title TEXT, heading TEXT, articles TEXT, pages TEXT, start INTEGER, "end" INTEGER,
     text TEXT, groups TEXT, version_date TEXT, terms TEXT);
@@ -67,6 +67,7 @@ class DocumentInfo:
     kind: str
     groups: tuple[str, ...]
     pages: tuple[tuple[int, int, int], ...]
+    meta: OfficialMeta = OfficialMeta()  # 文号 etc.; empty in indexes built before it existed
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -80,7 +81,8 @@ def _chunk_row(row: int, c: Chunk, terms: Sequence[str]) -> tuple:
 
 def _doc_row(d: Document | DocumentInfo, text: str, groups: Sequence[str]) -> tuple:
     return (d.id, d.source, d.title, d.version_date, d.sha256, d.kind, json.dumps(list(groups)),
-            json.dumps([list(p) for p in d.pages]), text)  # fmt: skip
+            json.dumps([list(p) for p in d.pages]), text,
+            json.dumps(d.meta.to_json(), ensure_ascii=False))  # fmt: skip
 
 
 def write_generation(index_dir: Path, *, documents: Sequence[tuple[Document | DocumentInfo, str,
@@ -108,7 +110,7 @@ def write_generation(index_dir: Path, *, documents: Sequence[tuple[Document | Do
     db = sqlite3.connect(tmp / "chunks.sqlite")
     with db:
         db.executescript(_SCHEMA)
-        db.executemany("INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?)",
+        db.executemany("INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
                        (_doc_row(d, text, g) for d, text, g in documents))  # fmt: skip
         db.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                        (_chunk_row(i, c, t) for i, (c, t) in enumerate(zip(chunks, terms, strict=True))))  # fmt: skip
@@ -309,12 +311,35 @@ def lock_holder(index_dir: Path) -> int | None:
 # --- reading ----------------------------------------------------------------------------------
 
 
-def _chunk_from_row(r: sqlite3.Row) -> Chunk:
+def _chunk_from_row(r: sqlite3.Row, doc_number: str = "") -> Chunk:
     return Chunk(id=r["id"], doc_id=r["doc_id"], source=r["source"], title=r["title"],
                  heading=r["heading"], articles=tuple(json.loads(r["articles"])),
                  pages=tuple(json.loads(r["pages"])), start=r["start"], end=r["end"],
                  text=r["text"], groups=tuple(json.loads(r["groups"])),
-                 version_date=r["version_date"])  # fmt: skip
+                 version_date=r["version_date"], doc_number=doc_number)  # fmt: skip
+
+
+def _read_documents(db: sqlite3.Connection) -> dict[str, DocumentInfo]:
+    """The documents table; an index written before the ``meta`` column reads with empty meta."""
+    columns = {r[1] for r in db.execute("PRAGMA table_info(documents)")}
+    meta = "meta" if "meta" in columns else "NULL AS meta"
+    return {
+        r["id"]: DocumentInfo(
+            r["id"],
+            r["source"],
+            r["title"],
+            r["version_date"],
+            r["sha256"],
+            r["kind"],
+            tuple(json.loads(r["groups"])),
+            tuple(tuple(p) for p in json.loads(r["pages"])),
+            OfficialMeta.from_json(json.loads(r["meta"] or "{}")),
+        )
+        for r in db.execute(
+            f"SELECT id, source, title, version_date, sha256, kind, groups, "
+            f"pages, {meta} FROM documents"
+        )
+    }
 
 
 class Generation:
@@ -333,15 +358,12 @@ class Generation:
         with reading(self._db_path):
             db = self._connect()
             try:
-                self.chunks: list[Chunk] = [_chunk_from_row(r) for r in db.execute(
-                    "SELECT * FROM chunks ORDER BY row")]  # fmt: skip
-                self.documents: dict[str, DocumentInfo] = {
-                    r["id"]: DocumentInfo(r["id"], r["source"], r["title"], r["version_date"],
-                                          r["sha256"], r["kind"], tuple(json.loads(r["groups"])),
-                                          tuple(tuple(p) for p in json.loads(r["pages"])))
-                    for r in db.execute("SELECT id, source, title, version_date, sha256, kind, "
-                                        "groups, pages FROM documents")
-                }  # fmt: skip
+                self.documents: dict[str, DocumentInfo] = _read_documents(db)
+                numbers = {d.id: d.meta.number for d in self.documents.values()}
+                self.chunks: list[Chunk] = [
+                    _chunk_from_row(r, numbers.get(r["doc_id"], ""))
+                    for r in db.execute("SELECT * FROM chunks ORDER BY row")
+                ]
             finally:
                 db.close()
             if any(c.doc_id not in self.documents for c in self.chunks):

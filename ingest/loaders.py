@@ -15,8 +15,13 @@ from pathlib import Path
 from . import ocr, ofd, office
 from .access import split_front_matter
 from .errors import LoadError
+from .officialdoc import recognise as official_meta
+from .pdftables import pdf_with_tables
 from .records import Document
+from .spreadsheets import SPREADSHEETS, TableText, load_spreadsheet
 from .statutes import BLOCK_START, BODY_START
+from .table_grids import docx_rows, html_rows
+from .tables import MAX_TABLE_ROWS, locate_rows
 
 MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024  # a .docx inflating past this is treated as a zip bomb
 
@@ -183,16 +188,21 @@ def load_docx(data: bytes) -> tuple[str, list, str | None, list]:
         raise LoadError(f"cannot read .docx ({type(exc).__name__}) / 无法读取 docx") from exc
     lines: list[str] = []
     spans: list[tuple[int, int, int]] = []
-    first, pos = None, 0
+    first, pos, found, before = None, 0, [], ""
     for block in document.iter_inner_content():
         if isinstance(block, Paragraph):
             text = block.text.strip()
             level = _docx_heading_level(block)
             rows = [text] if text else []
+            before = text or before
         elif isinstance(block, Table):
             level = 0
             rows = []
-            for row in block.rows:
+            table_rows = docx_rows(block, before, len(found) + 1)
+            if table_rows:  # a data table: one line per row (ingest/tables.py)
+                found.append(table_rows)
+                rows = [r.text for r in table_rows]
+            for row in block.rows if not table_rows else ():
                 cells: list[str] = []
                 for cell in row.cells:
                     value = cell.text.strip().replace("\n", " ")
@@ -208,7 +218,8 @@ def load_docx(data: bytes) -> tuple[str, list, str | None, list]:
                 first = first or row
             lines.append(row)
             pos += len(row) + 1
-    return _clean_lines("\n".join(lines)), spans, first, []
+    rows = tuple(r for table in found for r in table)
+    return _clean_lines("\n".join(lines)), spans, first, [], TableText(rows)
 
 
 _LINE_END = re.compile(r"[。；：！？!?:;」”）)]\s*$")
@@ -225,6 +236,12 @@ def _unwrap(text: str) -> str:
         else:
             out.append(line)
     return "\n".join(out)
+
+
+def clean_pdf_text(raw: str) -> str:
+    """One page's extracted text as load_pdf keeps it: no footer lines, wrapped lines joined."""
+    lines = [ln for ln in _clean_lines(raw).split("\n") if not _PAGE_FOOTER.match(ln)]
+    return _unwrap("\n".join(lines)).strip("\n")
 
 
 def load_pdf(data: bytes) -> tuple[str, list, str | None, list]:
@@ -259,6 +276,13 @@ def load_html(data: bytes) -> tuple[str, list, str | None, list]:
         tag.decompose()
     page_title = soup.title.get_text(" ", strip=True) if soup.title else None
     root = soup.find("main") or soup.find("article") or soup.body or soup
+    found, tables = [], 0
+    for table in root.find_all("table"):  # data tables -> one line per row (ingest/tables.py)
+        table_rows = html_rows(table, tables + 1)
+        if table_rows:
+            tables += 1
+            found.extend(table_rows)
+            table.replace_with(soup.new_string("\n" + "\n".join(r.text for r in table_rows) + "\n"))
     for level in range(1, 7):
         for h in root.find_all(f"h{level}"):
             h.insert(0, "\n" + "#" * level + " ")
@@ -268,7 +292,7 @@ def load_html(data: bytes) -> tuple[str, list, str | None, list]:
     raw = root.get_text("")
     lines = [re.sub(r"\s+", " ", ln).strip() for ln in raw.split("\n")]
     text, spans, first = _markdown_headings("\n".join(ln for ln in lines if ln))
-    return _clean_lines(text), spans, first or page_title, []
+    return _clean_lines(text), spans, first or page_title, [], TableText(tuple(found))
 
 
 LOADERS: dict[str, Callable[[bytes], tuple[str, list, str | None, list]]] = {
@@ -287,12 +311,14 @@ LOADERS: dict[str, Callable[[bytes], tuple[str, list, str | None, list]]] = {
 SUPPORTED = tuple(LOADERS)  # the one list of file types ingest reads
 
 
-def load_file(path: Path, root: Path, max_bytes: int = 50 * 1024 * 1024) -> Document:
+def load_file(
+    path: Path, root: Path, max_bytes: int = 50 * 1024 * 1024, max_table_rows: int = MAX_TABLE_ROWS
+) -> Document:
     """Read one file into a Document. Raises LoadError with a one-line reason."""
     source = path.relative_to(root).as_posix()
     suffix = path.suffix.lower()
     loader = LOADERS.get(suffix)
-    if loader is None:
+    if loader is None and suffix not in SPREADSHEETS:
         raise LoadError(f"unsupported file type {suffix or '(none)'} / 不支持的文件类型")
     size = path.stat().st_size
     if size > max_bytes:
@@ -305,7 +331,14 @@ def load_file(path: Path, root: Path, max_bytes: int = 50 * 1024 * 1024) -> Docu
     ocr.begin_document(source)
     if suffix in office.WORD_SUFFIXES:  # the real type from the bytes: a .doc renamed .docx …
         loader = office.load_legacy if office.needs_conversion(suffix, data) else load_docx
-    text, headings, first_heading, pages = loader(data)
+    if suffix in SPREADSHEETS:
+        loaded = load_spreadsheet(data, suffix, title_from_name(path), max_table_rows)
+    else:
+        loaded = loader(data)
+    text, headings, first_heading, pages, *extra = loaded
+    tables = extra[0] if extra else TableText()
+    if suffix == ".pdf":
+        text, pages, tables = pdf_with_tables(data, text, pages)
     if first_heading is None and loader in (load_text, load_pdf, ofd.load_ofd, ocr.load_image):
         first_heading = title_from_first_line(text)
     groups = (
@@ -324,4 +357,7 @@ def load_file(path: Path, root: Path, max_bytes: int = 50 * 1024 * 1024) -> Docu
         headings=tuple(headings),
         kind=suffix.lstrip("."),
         groups=groups,
+        rows=locate_rows(text, tables.rows),
+        notes=tables.notes,
+        meta=official_meta(text, pages),
     )

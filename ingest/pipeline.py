@@ -36,13 +36,15 @@ from .index import (
 from .loaders import SUPPORTED
 from .ocr import OcrRun, current_run, ocr_run
 from .records import Chunk, Document, IngestReport, Skipped
+from .tables import MAX_TABLE_ROWS
 from .terms import fingerprint as terms_fingerprint
 from .terms import terms as bm25_terms
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 Labeller = Callable[..., tuple[str, ...]]  # (source, declared groups) -> the groups it gets
 # 2: styled （一）headings nest under their 一、 clause; 3: articles embedded without heading path
-CHUNKER_VERSION = 3
+# 4: table rows are units of their own; documents carry their 文号 (officialdoc.py)
+CHUNKER_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class IngestOptions:
     models_dir: Path = Path(".policyqa/models")
     chunk_size: int = 800
     max_bytes: int = 50 * 1024 * 1024
+    max_table_rows: int = MAX_TABLE_ROWS  # data rows per table/sheet; the rest is reported
     full: bool = False
     quiet: bool = False
     batch_size: int = 4
@@ -186,7 +189,11 @@ def run_ingest(source_dir: Path, index_dir: Path, options: IngestOptions = Inges
         progress=progress,
     )
     # files are loaded in a worker process under options.limits, started for the first load
-    with ingest_lock(index_dir), ocr_run(ocr), Loader(options.limits) as loader:
+    with (
+        ingest_lock(index_dir),
+        ocr_run(ocr),
+        Loader(replace(options.limits, max_table_rows=options.max_table_rows)) as loader,
+    ):
         return _run(source_dir, index_dir, options, embedder, progress, loader)
 
 
@@ -230,6 +237,7 @@ def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Em
                 continue
             fresh.append(loader.load(path, source_dir, options.max_bytes))
             ingested.append(rel)
+            skipped.extend(Skipped(f"{rel} (partly)", note) for note in fresh[-1].notes)
         except LoadError as exc:
             skipped.append(Skipped(rel, str(exc)))
         except OSError as exc:

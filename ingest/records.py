@@ -6,6 +6,25 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class OfficialMeta:
+    """What the first page of an official document (红头文件) states about it; "" when absent.
+    Dates are ISO "YYYY-MM-DD"."""
+
+    number: str = ""  # 文号, normalised: 国办发〔2024〕12号, 国务院令第514号
+    issuer: str = ""  # 发文机关
+    written: str = ""  # 成文日期
+    effective: str = ""  # 施行日期
+
+    def to_json(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v}
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> OfficialMeta:
+        names = cls.__dataclass_fields__
+        return cls(**{k: str(v) for k, v in (data or {}).items() if k in names})
+
+
+@dataclass(frozen=True)
 class Document:
     """One source file turned into text.
 
@@ -24,6 +43,10 @@ class Document:
     headings: tuple[tuple[int, int, int], ...] = ()  # (start, end, level) of heading lines
     kind: str = "md"
     groups: tuple[str, ...] = ()  # access groups declared in the file itself (front matter)
+    # table rows, one line each: (start, end, table title, row label), see ingest/tables.py
+    rows: tuple[tuple[int, int, str, str], ...] = ()
+    notes: tuple[str, ...] = ()  # what the loader left out (e.g. rows past the table row limit)
+    meta: OfficialMeta = OfficialMeta()
 
 
 @dataclass(frozen=True)
@@ -42,6 +65,7 @@ class Chunk:
     text: str
     groups: tuple[str, ...] = ()  # access groups allowed to read it; () = everybody
     version_date: str | None = None
+    doc_number: str = ""  # the document's 文号 (OfficialMeta.number), not stored per chunk
 
     def search_text(self) -> str:
         """What BM25 indexes: the text prefixed by the document title and heading path."""

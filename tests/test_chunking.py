@@ -255,7 +255,7 @@ def test_docx_manual_heading_paths_and_clause_labels():
     doc, chunks = _chunks(corpus_file("滨江市数据管理局公文与印章管理办法"))
     assert doc.kind == "docx"
     assert chunks[0].articles == () and chunks[0].text.startswith(doc.title)
-    body = chunks[1:]
+    body = [c for c in chunks[1:] if not c.heading.endswith("行）")]  # table rows: below
     assert _labels(body) == [int_to_cn(n) + "、" for n in range(1, 9)]
     for c in body:
         top, _, sub = c.heading.partition(" / ")
@@ -266,8 +266,15 @@ def test_docx_manual_heading_paths_and_clause_labels():
     headings = [c.heading for c in body]
     assert "一、总则 / （一）目的和依据" in headings
     assert headings[-1] == "八、归档与监督 / （三）附则"
-    table = [c for c in body if "用印类型 | 审批人 | 登记要求" in c.text]
-    assert len(table) == 1 and table[0].articles == ("五、",)
+    table = [c for c in chunks if c.heading.endswith("行）")]  # 用印审批权限表: a chunk per row
+    assert len(table) == 7 and all(c.articles == () for c in table)
+    assert table[0].heading == (
+        "五、用印申请流程 / （二）审批权限 / 用印审批权限表 · 局行政公章（以局名义对外正式发文）（第2行）"
+    )
+    assert table[4].text == (
+        "用印审批权限表 · 财务专用章 · 审批人：计划财务处处长，"
+        "登记要求：在计划财务处《财务用印登记簿》单独登记"
+    )
 
 
 def test_sample_docx_heading_paths():
@@ -277,6 +284,9 @@ def test_sample_docx_heading_paths():
         (("一、",), "一、总则 / （一）目的"),
         (("一、",), "一、总则 / （二）适用范围"),
         (("二、",), "二、共享程序 / （一）申请"),
+        ((), "二、共享程序 / （一）申请 / 表1 · 无条件共享（第2行）"),
+        ((), "二、共享程序 / （一）申请 / 表1 · 有条件共享（第3行）"),
+        ((), "二、共享程序 / （一）申请 / 表1 · 不予共享（第4行）"),
         (("二、",), "二、共享程序 / （二）使用"),
         (("三、",), "三、附则"),
     ]

@@ -32,7 +32,16 @@ def test_ask_json_lines_and_audit(env, office_index):
     first, second = (json.loads(line) for line in out.output.splitlines())
     assert first["id"] == 1 and not first["refused"] and first["verified"]
     cite = first["citations"][0]
-    assert set(cite) == {"n", "source", "title", "heading", "articles", "pages", "quote"}
+    assert set(cite) == {
+        "n",
+        "source",
+        "title",
+        "heading",
+        "articles",
+        "pages",
+        "quote",
+        "doc_number",
+    }
     assert cite["articles"] == ["第三条"] and cite["source"] == "职工带薪年休假条例(2007-12-14).md"
     assert second["id"] == "x" and second["refused"] and second["citations"] == []
     exported = run("audit", "export", "--since", "2000-01-01")
