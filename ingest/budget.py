@@ -27,8 +27,8 @@ from pathlib import Path
 
 from .errors import LoadError
 from .loaders import load_file
-from .tables import MAX_TABLE_ROWS
 from .records import Document
+from .tables import MAX_TABLE_ROWS
 
 _MB = 1024 * 1024
 _PARAGRAPH = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?p[\s/>]")  # <w:p>, <w:p w:rsidR=..>, <a:p/>
