@@ -308,7 +308,7 @@ LOADERS: dict[str, Callable[[bytes], tuple[str, list, str | None, list]]] = {
     ".ofd": ofd.load_ofd,
     **dict.fromkeys(ocr.IMAGES, ocr.load_image),
 }
-SUPPORTED = tuple(LOADERS)  # the one list of file types ingest reads
+SUPPORTED = (*LOADERS, *SPREADSHEETS)  # the one list of file types ingest reads
 
 
 def load_file(
