@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import socket
+import threading
 import time
 from types import SimpleNamespace
 
@@ -25,10 +26,12 @@ pytestmark = pytest.mark.slow
 class SlowAssistant:
     """Answers every question after ``delay`` seconds (the CPU time a real answer takes)."""
 
-    def __init__(self, delay: float = 0.4) -> None:
-        self.delay = delay
+    def __init__(self, delay: float = 0.4, hold: threading.Event | None = None) -> None:
+        self.delay, self.hold = delay, hold
 
     def ask_stream(self, question, viewer, history, context_docs):
+        if self.hold is not None:
+            self.hold.wait(60)
         time.sleep(self.delay)
         yield Answer(f"答：{question}", (), False, True, "extractive")
 
@@ -45,7 +48,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch(tmp_path, **overrides):
+def launch(tmp_path, assistant=None, **overrides):
     from assistant.audit import AuditLog
     from assistant.settings import load_settings
     from assistant.users import UserStore
@@ -56,7 +59,8 @@ def launch(tmp_path, **overrides):
     users.add("admin1", "adminpass1", "admin")
     for name in ("staff1", "staff2", "flood"):
         users.add(name, f"{name}-pw", "staff")
-    demo = ui.create_app(SlowAssistant(), settings, users, AuditLog(tmp_path / "audit.sqlite"))
+    audit = AuditLog(tmp_path / "audit.sqlite")
+    demo = ui.create_app(assistant or SlowAssistant(), settings, users, audit)
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1",
                             server_port=_free_port(), quiet=True,
                             **ui.launch_options(settings, users))  # fmt: skip
@@ -159,6 +163,27 @@ def test_one_user_flooding_the_queue_is_limited_politely(app):
     started = time.perf_counter()
     assert honest.predict("年假几天？", api_name="/ask")["answer"]
     assert time.perf_counter() - started < 10
+
+
+def test_questions_in_flight_are_limited_per_user(tmp_path):
+    """No per-minute limit; answers held back: of 30 questions posted to the queue by one user,
+    only 2 (questions_in_flight) are accepted, the rest refused at once; others still ask."""
+    held = threading.Event()
+    served = launch(tmp_path, SlowAssistant(hold=held), questions_per_minute=0,
+                    questions_in_flight=2)  # fmt: skip
+    try:
+        http = httpx.Client(timeout=60)
+        http.post(f"{served.url}/login", data={"username": "flood", "password": "flood-pw"})
+        codes = [http.post(f"{served.url}/gradio_api/call/ask", json={"data": [f"问题{i}"]}
+                           ).status_code for i in range(30)]  # fmt: skip
+        assert codes.count(200) == 2 and codes.count(400) == 28, codes
+        other = httpx.Client(timeout=60)
+        other.post(f"{served.url}/login", data={"username": "staff1", "password": "staff1-pw"})
+        assert other.post(f"{served.url}/gradio_api/call/ask", json={"data": ["年假？"]}
+                          ).status_code == 200  # fmt: skip
+    finally:
+        held.set()
+        served.demo.close()
 
 
 def test_login_page_does_not_list_admin_endpoints(app):
