@@ -673,8 +673,11 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
             return 0
         waiting = [e for q in queue.event_queue_per_concurrency_id.values() for e in q.queue]
         running = [e for job in queue.active_jobs if job for e in job]
-        return sum(1 for e in waiting + running
-                   if e.username == name and getattr(e.fn, "name", "") in QUESTION_EVENTS)  # fmt: skip
+        return sum(
+            1
+            for e in waiting + running
+            if e.username == name and getattr(e.fn, "name", "") in QUESTION_EVENTS
+        )
 
     def admitted(request: gr.Request) -> str:
         """The refusal message when the user may not ask now, else "" (and it is counted)."""
@@ -879,8 +882,13 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
             else t["preview_none"]
         )
 
-    def upload(files: list | None, folder: str, replace_ok: bool, request: gr.Request,
-               progress=gr.Progress()) -> str:  # fmt: skip
+    def upload(
+        files: list | None,
+        folder: str,
+        replace_ok: bool,
+        request: gr.Request,
+        progress=gr.Progress(),
+    ) -> str:
         items = uploads_of(files)
         try:
             admin(request)
@@ -932,8 +940,15 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
 
     def trash_choices() -> list[tuple[str, str]]:
         reasons = {"replaced": t["trash_replaced"], "removed": t["trash_removed"]}
-        return [(t["trash_item"].format(source=e.source, reason=reasons[e.reason],
-                                        at=_local_time(e.at)), e.id) for e in assistant.library.trash()]  # fmt: skip
+        return [
+            (
+                t["trash_item"].format(
+                    source=e.source, reason=reasons[e.reason], at=_local_time(e.at)
+                ),
+                e.id,
+            )
+            for e in assistant.library.trash()
+        ]
 
     def folder_choices() -> list[tuple[str, str]]:
         return [(t["folder_root"], "")] + [(f, f) for f in assistant.library.folders()]
@@ -1007,10 +1022,15 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
 
     def after_admin(request: gr.Request):
         admin(request)
-        return (gr.update(choices=document_choices(), value=None), False,
-                render_status(assistant.status(), t), None, False,
-                gr.update(choices=folder_choices()),
-                gr.update(choices=trash_choices(), value=None))  # fmt: skip
+        return (
+            gr.update(choices=document_choices(), value=None),
+            False,
+            render_status(assistant.status(), t),
+            None,
+            False,
+            gr.update(choices=folder_choices()),
+            gr.update(choices=trash_choices(), value=None),
+        )
 
     # --- layout ---
 
@@ -1068,11 +1088,15 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
                                         file_types=list(ALLOWED_EXTENSIONS))  # fmt: skip
                         with gr.Row():
                             folder_choice = gr.Dropdown(
-                                label=t["folder_label"], choices=[(t["folder_root"], "")],
-                                value="", scale=2, allow_custom_value=True,  # library checks it
-                            )  # fmt: skip
-                            replace_box = gr.Checkbox(label=t["replace_confirm"], value=False,
-                                                      scale=3)  # fmt: skip
+                                label=t["folder_label"],
+                                choices=[(t["folder_root"], "")],
+                                value="",
+                                scale=2,
+                                allow_custom_value=True,  # library checks it
+                            )
+                            replace_box = gr.Checkbox(
+                                label=t["replace_confirm"], value=False, scale=3
+                            )
                         upload_preview = gr.Markdown(t["preview_none"], elem_id="pq-preview")
                         with gr.Row():
                             upload_btn = gr.Button(t["upload_btn"], variant="primary")
@@ -1087,8 +1111,9 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
                             confirm = gr.Checkbox(label=t["remove_confirm"], value=False, scale=2)
                             remove_btn = gr.Button(t["remove_btn"], variant="stop", scale=1)
                         with gr.Row():
-                            trash_choice = gr.Dropdown(label=t["trash_label"], choices=[],
-                                                       scale=4, allow_custom_value=True)  # fmt: skip
+                            trash_choice = gr.Dropdown(
+                                label=t["trash_label"], choices=[], scale=4, allow_custom_value=True
+                            )
                             restore_btn = gr.Button(t["restore_btn"], scale=1)
                         admin_result = gr.Markdown("", elem_id="pq-admin-result")
                     with gr.Tab(t["admin_log"]):
@@ -1143,20 +1168,33 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
         # page's API info (webui/guard.py also keeps ?all_endpoints from non-admins).
         admin_kw = {"concurrency_limit": None, "api_visibility": "undocumented"}
         status_refresh.click(status_html, None, status_box, api_name="admin_status", **admin_kw)
-        after_outputs = [doc_choice, confirm, status_box, files, replace_box, folder_choice,
-                         trash_choice]  # fmt: skip
+        after_outputs = [
+            doc_choice,
+            confirm,
+            status_box,
+            files,
+            replace_box,
+            folder_choice,
+            trash_choice,
+        ]
         reingest_btn.click(reingest, None, admin_result, api_name="admin_reingest",
                            **admin_kw).then(after_admin, None, after_outputs, **private)  # fmt: skip
-        files.change(preview, [files, folder_choice], upload_preview, api_name="admin_preview",
-                     **admin_kw)  # fmt: skip
+        files.change(
+            preview, [files, folder_choice], upload_preview, api_name="admin_preview", **admin_kw
+        )
         folder_choice.change(preview, [files, folder_choice], upload_preview, **private)
-        upload_btn.click(upload, [files, folder_choice, replace_box], admin_result,
-                         api_name="admin_upload", **admin_kw).then(
-            after_admin, None, after_outputs, **private)  # fmt: skip
+        upload_btn.click(
+            upload,
+            [files, folder_choice, replace_box],
+            admin_result,
+            api_name="admin_upload",
+            **admin_kw,
+        ).then(after_admin, None, after_outputs, **private)
         remove_btn.click(remove, [doc_choice, confirm], admin_result, api_name="admin_remove",
                          **admin_kw).then(after_admin, None, after_outputs, **private)  # fmt: skip
-        restore_btn.click(restore, [trash_choice], admin_result, api_name="admin_restore",
-                          **admin_kw).then(after_admin, None, after_outputs, **private)  # fmt: skip
+        restore_btn.click(
+            restore, [trash_choice], admin_result, api_name="admin_restore", **admin_kw
+        ).then(after_admin, None, after_outputs, **private)
         log_inputs = [only_negative, only_refused, user_filter]
         log_refresh.click(recent, log_inputs, log_table, api_name="admin_recent", **admin_kw)
         for box in (only_negative, only_refused):
@@ -1164,9 +1202,23 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
         usage_outputs = [plot_questions, plot_rates, plot_top, never_table]
         days.change(usage, [days], usage_outputs, api_name="admin_usage", **admin_kw)
 
-        demo.load(on_load, None, [who_md, admin_tab, status_box, doc_choice, log_table,
-                                  *usage_outputs, folder_choice, trash_choice],
-                  show_progress="hidden", **private, concurrency_limit=None)  # fmt: skip
+        demo.load(
+            on_load,
+            None,
+            [
+                who_md,
+                admin_tab,
+                status_box,
+                doc_choice,
+                log_table,
+                *usage_outputs,
+                folder_choice,
+                trash_choice,
+            ],
+            show_progress="hidden",
+            **private,
+            concurrency_limit=None,
+        )
 
         gr.api(ask, api_name="ask")
         gr.api(ask_stream, api_name="ask_stream")

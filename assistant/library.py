@@ -131,23 +131,29 @@ class Library:
         for folder in sorted(root.iterdir(), reverse=True) if root.is_dir() else ():
             with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
                 data = json.loads((folder / _ENTRY).read_text(encoding="utf-8"))
-                entries.append(TrashEntry(folder.name, str(data["source"]), data["reason"],
-                                          str(data["at"])))  # fmt: skip
+                entries.append(
+                    TrashEntry(folder.name, str(data["source"]), data["reason"], str(data["at"]))
+                )
         return entries
 
     # --- changing --------------------------------------------------------------------------------
 
-    def add(self, uploads: Sequence[Upload], folder: str = "", *,
-            replace_existing: bool = False) -> AddResult:  # fmt: skip
+    def add(
+        self, uploads: Sequence[Upload], folder: str = "", *, replace_existing: bool = False
+    ) -> AddResult:
         """Save the acceptable uploads (an existing document only with ``replace_existing``;
         its previous file goes to the trash)."""
         saved, refused, trashed = [], [], []
         with self._staged(uploads, folder) as staged:
             for planned, path in staged:
                 if planned.ok and planned.replaces and not replace_existing:
-                    planned = replace(planned, problem=(
-                        "已有同名文件；如需替换，请勾选“确认替换” / a document with this name "
-                        "exists: confirm the replacement"))  # fmt: skip
+                    planned = replace(
+                        planned,
+                        problem=(
+                            "已有同名文件；如需替换，请勾选“确认替换” / a document with this name "
+                            "exists: confirm the replacement"
+                        ),
+                    )
                 if not planned.ok or path is None:
                     refused.append(planned)
                     continue
@@ -204,8 +210,9 @@ class Library:
     def _existing(self, rel: str) -> Path:
         path = self._inside(rel)
         if path.is_symlink():
-            raise LibraryError(f"这是一个链接，请在服务器上处理：{rel} / a link: handle it on the "
-                               "server")  # fmt: skip
+            raise LibraryError(
+                f"这是一个链接，请在服务器上处理：{rel} / a link: handle it on the server"
+            )
         return path
 
     def _to_trash(self, rel: str, reason: Literal["replaced", "removed"]) -> TrashEntry:
@@ -235,8 +242,9 @@ class Library:
         return rel
 
     @contextlib.contextmanager
-    def _staged(self, uploads: Sequence[Upload], folder: str
-                ) -> Iterator[list[tuple[Planned, Path | None]]]:  # fmt: skip
+    def _staged(
+        self, uploads: Sequence[Upload], folder: str
+    ) -> Iterator[list[tuple[Planned, Path | None]]]:
         """Each upload copied to ``SOURCE/.staging/<run>/<target>`` and read with the loader;
         the staging folder is removed afterwards (whatever was not moved into place)."""
         rules = AccessRules.load(self.source) if self.source.is_dir() else AccessRules()
@@ -256,8 +264,9 @@ class Library:
             with contextlib.suppress(OSError):
                 (self.source / STAGING).rmdir()
 
-    def _stage_one(self, upload: Upload, folder: str, run: Path,
-                   rules: AccessRules) -> tuple[Planned, Path | None]:  # fmt: skip
+    def _stage_one(
+        self, upload: Upload, folder: str, run: Path, rules: AccessRules
+    ) -> tuple[Planned, Path | None]:
         name = str(upload.name)
         try:
             rel = self._target(name, folder)

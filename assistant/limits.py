@@ -51,8 +51,14 @@ class LoginBackoff:
     of invented names cannot grow memory without limit.
     """
 
-    def __init__(self, policy: BackoffPolicy = BackoffPolicy(), *, address_factor: int = 4,
-                 max_keys: int = 10_000, clock: Clock = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self,
+        policy: BackoffPolicy = BackoffPolicy(),
+        *,
+        address_factor: int = 4,
+        max_keys: int = 10_000,
+        clock: Clock = time.monotonic,
+    ) -> None:
         self.policy = policy
         self.address_policy = BackoffPolicy(
             policy.free * address_factor, policy.base_s, policy.max_s, policy.forget_s
@@ -75,8 +81,10 @@ class LoginBackoff:
     def failed(self, name: str | None, address: str | None) -> None:
         now = self._clock()
         with self._lock:
-            for key, policy in ((("name", name), self.policy),
-                                (("addr", address), self.address_policy)):  # fmt: skip
+            for key, policy in (
+                (("name", name), self.policy),
+                (("addr", address), self.address_policy),
+            ):
                 if key[1]:
                     record = self._record(key, policy, now)
                     record.failures += 1
@@ -122,8 +130,9 @@ class QuestionLimiter:
 
     WINDOW_S = 60.0
 
-    def __init__(self, policy: QuestionPolicy = QuestionPolicy(), *,
-                 clock: Clock = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self, policy: QuestionPolicy = QuestionPolicy(), *, clock: Clock = time.monotonic
+    ) -> None:
         self.policy = policy
         self._admitted: dict[str, deque[float]] = {}
         self._clock = clock

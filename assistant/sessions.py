@@ -29,8 +29,9 @@ class SessionBook:
     gone; a session is valid while that counter is unchanged and it is younger than
     ``lifetime_s``. A token the book never saw is not valid (fail closed)."""
 
-    def __init__(self, lifetime_s: float, epoch_of: Callable[[str], int | None], *,
-                 clock: Clock = time.time) -> None:  # fmt: skip
+    def __init__(
+        self, lifetime_s: float, epoch_of: Callable[[str], int | None], *, clock: Clock = time.time
+    ) -> None:
         self.lifetime_s = float(lifetime_s)
         self._epoch_of = epoch_of
         self._clock = clock

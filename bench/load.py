@@ -34,11 +34,19 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = [
-    "我工作满十年，年假有几天？", "依申请公开政府信息，多久内答复？", "出差住宿费标准是多少？",
-    "用印申请需要谁审批？", "公务员被记过处分期是多久？", "涉密文件能不能用快递寄？",
-    "春节放几天假？", "事业单位辞职要提前多久？", "政府采购质疑几天内答复？",
-    "档案多少年后移交档案馆？", "食堂几点开饭？", "单位不安排年假有补偿吗？",
-]  # fmt: skip
+    "我工作满十年，年假有几天？",
+    "依申请公开政府信息，多久内答复？",
+    "出差住宿费标准是多少？",
+    "用印申请需要谁审批？",
+    "公务员被记过处分期是多久？",
+    "涉密文件能不能用快递寄？",
+    "春节放几天假？",
+    "事业单位辞职要提前多久？",
+    "政府采购质疑几天内答复？",
+    "档案多少年后移交档案馆？",
+    "食堂几点开饭？",
+    "单位不安排年假有补偿吗？",
+]
 PASSWORD = "load-test-pw"
 
 
@@ -52,8 +60,9 @@ def session_user(n: int) -> str:
     return f"load{n:02d}"
 
 
-def start_server(index: Path, models: Path, data: Path, port: int, sessions: int
-                 ) -> subprocess.Popen:  # fmt: skip
+def start_server(
+    index: Path, models: Path, data: Path, port: int, sessions: int
+) -> subprocess.Popen:
     sys.path.insert(0, str(ROOT))
     from argon2 import PasswordHasher
 
@@ -62,12 +71,25 @@ def start_server(index: Path, models: Path, data: Path, port: int, sessions: int
     users = UserStore(data / "users.json", PasswordHasher(time_cost=1, memory_cost=8192))
     for name in [session_user(n) for n in range(sessions)] + ["flood"]:
         users.add(name, PASSWORD, role="staff")  # cheap hashes to set up; logins upgrade them
-    env = {**os.environ, "POLICYQA_DATA_DIR": str(data), "POLICYQA_MODELS_DIR": str(models),
-           "GRADIO_ANALYTICS_ENABLED": "False"}  # fmt: skip
-    cmd = [sys.executable, "-c", "from assistant.cli import main; main()", "serve",
-           "--index", str(index), "--port", str(port)]  # fmt: skip
-    return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    env = {
+        **os.environ,
+        "POLICYQA_DATA_DIR": str(data),
+        "POLICYQA_MODELS_DIR": str(models),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
+    cmd = [
+        sys.executable,
+        "-c",
+        "from assistant.cli import main; main()",
+        "serve",
+        "--index",
+        str(index),
+        "--port",
+        str(port),
+    ]
+    return subprocess.Popen(
+        cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
 
 
 def wait_ready(port: int, proc: subprocess.Popen, timeout: float) -> None:
@@ -98,8 +120,10 @@ def flood_logins(url: str, stop: threading.Event, tally: Counter) -> None:
             while not stop.is_set():
                 i += 1
                 try:
-                    r = http.post(f"{url}login", data={"username": f"guess{n}-{i}",
-                                                       "password": "wrong-password"})  # fmt: skip
+                    r = http.post(
+                        f"{url}login",
+                        data={"username": f"guess{n}-{i}", "password": "wrong-password"},
+                    )
                     tally[f"login_{r.status_code}"] += 1
                 except Exception:  # noqa: BLE001 - counted
                     tally["login_error"] += 1
@@ -122,10 +146,12 @@ def flood_questions(url: str, stop: threading.Event, tally: Counter) -> None:
             deadline = time.time() + 1.5
             for i in range(80):
                 try:
-                    r = http.post(f"{url}gradio_api/call/ask",
-                                  json={"data": [QUESTIONS[i % len(QUESTIONS)]]})  # fmt: skip
-                    tally["question_queued" if r.status_code == 200
-                          else f"question_{r.status_code}"] += 1  # fmt: skip
+                    r = http.post(
+                        f"{url}gradio_api/call/ask", json={"data": [QUESTIONS[i % len(QUESTIONS)]]}
+                    )
+                    tally[
+                        "question_queued" if r.status_code == 200 else f"question_{r.status_code}"
+                    ] += 1
                 except Exception:  # noqa: BLE001 - counted
                     tally["question_error"] += 1
             time.sleep(max(0.0, deadline - time.time()))
@@ -173,11 +199,16 @@ def run_phase(clients: list, questions: int, flood: str, url: str, timeout: floa
     for t in flooders:
         t.join(90)
     return {
-        "flood": flood, "answered": len(latencies), "errors": len(errors),
-        "wall_s": round(wall, 1), "p50_s": percentile(latencies, 0.5),
-        "p95_s": percentile(latencies, 0.95), "max_s": percentile(latencies, 1.0),
-        "flood_tally": dict(tally), "first_errors": errors[:3],
-    }  # fmt: skip
+        "flood": flood,
+        "answered": len(latencies),
+        "errors": len(errors),
+        "wall_s": round(wall, 1),
+        "p50_s": percentile(latencies, 0.5),
+        "p95_s": percentile(latencies, 0.95),
+        "max_s": percentile(latencies, 1.0),
+        "flood_tally": dict(tally),
+        "first_errors": errors[:3],
+    }
 
 
 def main() -> None:
@@ -211,8 +242,10 @@ def main() -> None:
     try:
         wait_ready(port, proc, 600)
         url = f"http://127.0.0.1:{port}/"
-        clients = [Client(url, auth=(session_user(n), PASSWORD), verbose=False)
-                   for n in range(args.sessions)]  # fmt: skip
+        clients = [
+            Client(url, auth=(session_user(n), PASSWORD), verbose=False)
+            for n in range(args.sessions)
+        ]
         clients[0].predict(QUESTIONS[0], api_name="/ask")  # warm-up: loads the embedder
         phases.append(run_phase(clients, args.questions, "none", url, args.timeout))
         if args.flood != "none":
@@ -225,9 +258,11 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
     figures = {
-        "sessions": args.sessions, "questions_each": args.questions, "phases": phases,
+        "sessions": args.sessions,
+        "questions_each": args.questions,
+        "phases": phases,
         "server_peak_rss_mb": round(peak[0] / 1048576, 1),
-    }  # fmt: skip
+    }
     if len(phases) == 2 and phases[0]["p95_s"] and phases[1]["p95_s"]:
         figures["p95_ratio"] = round(phases[1]["p95_s"] / phases[0]["p95_s"], 2)
     print(json.dumps(figures, ensure_ascii=False, indent=1))

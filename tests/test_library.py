@@ -169,9 +169,44 @@ def test_uploads_are_discarded_only_inside_gradios_folder(tmp_path, monkeypatch)
     discard_uploads([Upload(inside, "规定.md"), Upload(outside, "keep.md")])
     assert not inside.exists() and not inside.parent.exists() and gradio_tmp.is_dir()
     assert outside.is_file()
-    t = {"preview_none": "-", "preview_row": "{target}《{title}》{groups}", "preview_all": "all",
-         "preview_replaces": " R", "preview_refused": "{name}: {problem}"}  # fmt: skip
+    t = {
+        "preview_none": "-",
+        "preview_row": "{target}《{title}》{groups}",
+        "preview_all": "all",
+        "preview_replaces": " R",
+        "preview_refused": "{name}: {problem}",
+    }
     from assistant.library import Planned
 
     shown = render_plan([Planned("a.md", "人事/a.md", "<b>甲</b>", ("hr",), True)], t)
     assert shown == "- 人事/a.md《&lt;b&gt;甲&lt;/b&gt;》hr R"
+
+
+def test_docs_cli_adds_into_a_folder_removes_and_restores(source, tmp_path):
+    from click.testing import CliRunner
+
+    from assistant.cli import main
+
+    def run(*args):
+        return CliRunner().invoke(
+            main, ["--data-dir", str(tmp_path / "data"), "docs", *args, "--source", str(source)]
+        )
+
+    new = tmp_path / "内部.md"
+    new.write_text("# 内部规定\n\n" + RULES, encoding="utf-8")
+    added = run("add", str(new), "--folder", "人事", "--no-ingest")
+    assert (
+        added.exit_code == 0
+        and "saved 人事/内部.md" in added.output
+        and "groups: hr" in added.output
+    )
+    again = run("add", str(new), "--folder", "人事", "--no-ingest")
+    assert again.exit_code == 1  # exists: needs --replace
+    assert run("remove", "人事/内部.md", "--no-ingest").exit_code != 0  # needs --yes
+    assert run("remove", "人事/内部.md", "--yes", "--no-ingest").exit_code == 0
+    assert not (source / "人事" / "内部.md").exists()
+    (line,) = run("trash").output.splitlines()
+    entry_id, reason, _, where = line.split("\t")
+    assert reason == "removed" and where == "人事/内部.md"
+    assert run("restore", entry_id, "--no-ingest").exit_code == 0
+    assert (source / "人事" / "内部.md").is_file()

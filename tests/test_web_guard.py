@@ -53,17 +53,22 @@ def launch(tmp_path, assistant=None, **overrides):
     from assistant.settings import load_settings
     from assistant.users import UserStore
 
-    settings = load_settings(env={}, source_dir=tmp_path / "src", data_dir=tmp_path / "data",
-                             **overrides)  # fmt: skip
+    settings = load_settings(
+        env={}, source_dir=tmp_path / "src", data_dir=tmp_path / "data", **overrides
+    )
     users = UserStore(tmp_path / "data" / "users.json")
     users.add("admin1", "adminpass1", "admin")
     for name in ("staff1", "staff2", "flood"):
         users.add(name, f"{name}-pw", "staff")
     audit = AuditLog(tmp_path / "audit.sqlite")
     demo = ui.create_app(assistant or SlowAssistant(), settings, users, audit)
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1",
-                            server_port=_free_port(), quiet=True,
-                            **ui.launch_options(settings, users))  # fmt: skip
+    _, url, _ = demo.launch(
+        prevent_thread_lock=True,
+        server_name="127.0.0.1",
+        server_port=_free_port(),
+        quiet=True,
+        **ui.launch_options(settings, users),
+    )
     return SimpleNamespace(url=url.rstrip("/"), demo=demo, users=users, settings=settings)
 
 
@@ -77,8 +82,12 @@ def app(tmp_path):
 
 
 def login(app, name, password, **headers) -> httpx.Response:
-    return httpx.post(f"{app.url}/login", data={"username": name, "password": password},
-                      headers=headers, timeout=60)  # fmt: skip
+    return httpx.post(
+        f"{app.url}/login",
+        data={"username": name, "password": password},
+        headers=headers,
+        timeout=60,
+    )
 
 
 def client(app, name):
@@ -169,18 +178,23 @@ def test_questions_in_flight_are_limited_per_user(tmp_path):
     """No per-minute limit; answers held back: of 30 questions posted to the queue by one user,
     only 2 (questions_in_flight) are accepted, the rest refused at once; others still ask."""
     held = threading.Event()
-    served = launch(tmp_path, SlowAssistant(hold=held), questions_per_minute=0,
-                    questions_in_flight=2)  # fmt: skip
+    served = launch(
+        tmp_path, SlowAssistant(hold=held), questions_per_minute=0, questions_in_flight=2
+    )
     try:
         http = httpx.Client(timeout=60)
         http.post(f"{served.url}/login", data={"username": "flood", "password": "flood-pw"})
-        codes = [http.post(f"{served.url}/gradio_api/call/ask", json={"data": [f"问题{i}"]}
-                           ).status_code for i in range(30)]  # fmt: skip
+        codes = [
+            http.post(f"{served.url}/gradio_api/call/ask", json={"data": [f"问题{i}"]}).status_code
+            for i in range(30)
+        ]
         assert codes.count(200) == 2 and codes.count(400) == 28, codes
         other = httpx.Client(timeout=60)
         other.post(f"{served.url}/login", data={"username": "staff1", "password": "staff1-pw"})
-        assert other.post(f"{served.url}/gradio_api/call/ask", json={"data": ["年假？"]}
-                          ).status_code == 200  # fmt: skip
+        assert (
+            other.post(f"{served.url}/gradio_api/call/ask", json={"data": ["年假？"]}).status_code
+            == 200
+        )
     finally:
         held.set()
         served.demo.close()
@@ -191,8 +205,12 @@ def test_login_page_does_not_list_admin_endpoints(app):
         page = httpx.get(app.url + path, timeout=30)
         assert "admin_" not in page.text, path
     staff = httpx.Client(timeout=30)
-    assert staff.post(f"{app.url}/login", data={"username": "staff1", "password": "staff1-pw"}
-                      ).status_code == 200  # fmt: skip
+    assert (
+        staff.post(
+            f"{app.url}/login", data={"username": "staff1", "password": "staff1-pw"}
+        ).status_code
+        == 200
+    )
     info = staff.get(f"{app.url}/gradio_api/info?all_endpoints=true").json()
     assert not any("admin_" in name for name in info["named_endpoints"])
     assert "/ask" in info["named_endpoints"]
@@ -237,8 +255,9 @@ def test_chat_shows_the_limit_under_the_question_and_keeps_the_conversation(tmp_
     served = launch(tmp_path, questions_per_minute=1, questions_in_flight=2)
     try:
         with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(chromium),
-                                        args=["--no-sandbox", "--headless"])  # fmt: skip
+            browser = p.chromium.launch(
+                executable_path=str(chromium), args=["--no-sandbox", "--headless"]
+            )
             page = browser.new_page()
             page.goto(served.url)
             page.fill("input[type=text]", "staff1")

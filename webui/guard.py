@@ -62,8 +62,7 @@ def password_check(users: UserStore, backoff: LoginBackoff):
         async with state.setdefault("lock", asyncio.Lock()):
             wait = backoff.retry_after(name, address)
             if wait > 0:
-                raise HTTPException(429, login_refusal(wait),
-                                    {"Retry-After": str(math.ceil(wait))})  # fmt: skip
+                raise HTTPException(429, login_refusal(wait), {"Retry-After": str(math.ceil(wait))})
             user = await anyio.to_thread.run_sync(users.authenticate, name, password)
             if user is None:
                 backoff.failed(name, address)
@@ -78,8 +77,9 @@ def password_check(users: UserStore, backoff: LoginBackoff):
 class Guard:
     """Pure ASGI middleware (no body buffering except for its own refusals)."""
 
-    def __init__(self, app, *, users: UserStore, backoff: LoginBackoff,
-                 sessions: SessionBook) -> None:  # fmt: skip
+    def __init__(
+        self, app, *, users: UserStore, backoff: LoginBackoff, sessions: SessionBook
+    ) -> None:
         self.app, self.users, self.backoff, self.sessions = app, users, backoff, sessions
 
     async def __call__(self, scope, receive, send) -> None:
@@ -97,8 +97,11 @@ class Guard:
             await _refuse(send, 403, "上传文件仅限管理员 / uploads are for admins only")
             return
         if b"all_endpoints" in scope.get("query_string", b"") and not self._is_admin(user):
-            query = [(k, v) for k, v in parse_qsl(scope["query_string"].decode("latin-1"))
-                     if k != "all_endpoints"]  # fmt: skip
+            query = [
+                (k, v)
+                for k, v in parse_qsl(scope["query_string"].decode("latin-1"))
+                if k != "all_endpoints"
+            ]
             scope = {**scope, "query_string": urlencode(query).encode("latin-1")}
         await self.app(scope, receive, send)
 
@@ -192,8 +195,10 @@ def _cross_site(scope) -> bool:
 
 async def _refuse(send, status: int, message: str, retry_after: float = 0.0) -> None:
     body = json.dumps({"detail": message}, ensure_ascii=False).encode("utf-8")
-    headers = [(b"content-type", b"application/json; charset=utf-8"),
-               (b"content-length", str(len(body)).encode())]  # fmt: skip
+    headers = [
+        (b"content-type", b"application/json; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+    ]
     if retry_after:
         headers.append((b"retry-after", str(math.ceil(retry_after)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
