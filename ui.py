@@ -12,8 +12,11 @@ cosmetic). All document and question text is HTML-escaped before it reaches the 
 
 Named API endpoints (gradio_client): ``/ask`` (question -> JSON), ``/ask_stream`` (question ->
 partial JSON objects, then the final one), ``/feedback`` (entry_id, rating, comment), and the
-admin-only ``/admin_status``, ``/admin_reingest``, ``/admin_upload``, ``/admin_remove``,
-``/admin_recent``, ``/admin_usage``.
+admin-only ``/admin_status``, ``/admin_reingest``, ``/admin_preview``, ``/admin_upload``,
+``/admin_remove``, ``/admin_trash``, ``/admin_restore``, ``/admin_recent``, ``/admin_usage``
+(undocumented: callable, but not listed in the API page or the login page's API info). Files in
+the source folder are written only through ``Assistant.library``; login, sessions and uploads are
+guarded by ``webui/guard.py``; questions are admitted per user by ``assistant.limits``.
 """
 
 from __future__ import annotations
@@ -24,25 +27,27 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no phoning home, e
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import html
+import logging
 import re
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import asdict
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 import pandas as pd
 
+from assistant.limits import QuestionLimiter, QuestionPolicy
 from assistant.records import Answer, Citation
 from assistant.service import Assistant, Viewer
 from assistant.settings import Settings, load_settings
 from assistant.users import User
 from ingest.errors import IndexBusy, PolicyQAError
+from ingest.loaders import SUPPORTED
 from ingest.statutes import SENTENCE
+from webui.documents import add_summary, discard_uploads, render_plan, uploads_of
 
 if TYPE_CHECKING:
     from assistant.audit import AuditLog
@@ -50,8 +55,10 @@ if TYPE_CHECKING:
     from ingest.index import DocumentInfo
     from ingest.records import Chunk
 
-TEXT_TYPES = (".md", ".txt", ".docx", ".pdf", ".html", ".htm", ".ofd")
-ALLOWED_EXTENSIONS = (*TEXT_TYPES, ".png", ".jpg", ".jpeg", ".tif", ".tiff")  # images: OCR
+ALLOWED_EXTENSIONS = SUPPORTED
+QUESTION_EVENTS = ("respond", "ask", "ask_stream")  # the events a per-user limit applies to
+CACHE_SWEEP = (3600, 3600)  # Gradio's temp files: swept hourly, removed when over an hour old
+log = logging.getLogger("policyqa.web")
 MAX_VIEW_CHARS = 200_000  # a text document larger than this is shown as a window around the hit
 QUEUE_MAX = 64  # waiting questions beyond this get "queue full" instead of an endless spinner
 
@@ -118,6 +125,21 @@ TEXT: dict[str, dict[str, str]] = {
         "uploaded": "已保存：{names}",
         "rejected": "已拒绝：{items}",
         "no_files": "请先选择要上传的文件。",
+        "folder_label": "保存到文件夹",
+        "folder_root": "（根目录）",
+        "replace_confirm": "确认替换同名文件（原文件移入回收站，可恢复）",
+        "preview_none": "选择文件后，这里会显示保存位置和可见范围。",
+        "preview_row": "{target}：《{title}》，可见范围：{groups}",
+        "preview_all": "全体登录用户",
+        "preview_replaces": "（将替换现有文件）",
+        "preview_refused": "{name}：不能保存——{problem}",
+        "trash_label": "回收站（被替换或删除的文件）",
+        "trash_item": "{source}（{reason}，{at}）",
+        "trash_replaced": "被替换",
+        "trash_removed": "已删除",
+        "restore_btn": "恢复并重新导入",
+        "restored": "已恢复：{name}",
+        "trash_none": "请选择回收站中的一项。",
         "busy": "已有导入任务在运行，请等待其完成后再试。",
         "ingest_done": "导入完成：{summary}",
         "ingest_failed": "导入失败：{msg}",
@@ -166,7 +188,7 @@ TEXT: dict[str, dict[str, str]] = {
         "status_ocr": "文字识别（OCR）",
         "stage_embedding": "生成向量",
         "stage_publishing": "发布索引",
-        "auth_message": "请使用单位账号登录制度问答助手。",
+        "auth_message": "请使用单位账号登录制度问答助手。连续输错 {n} 次密码后，需等待片刻再试（每次加倍）。",
         "no_users": "已启用登录，但还没有任何用户。请先创建管理员账号：\n"
         "    policyqa users add NAME --role admin\n"
         "（或使用 policyqa serve --no-auth 以单用户演示模式启动）",
@@ -233,6 +255,21 @@ TEXT: dict[str, dict[str, str]] = {
         "uploaded": "Saved: {names}",
         "rejected": "Rejected: {items}",
         "no_files": "Choose files to upload first.",
+        "folder_label": "Save into folder",
+        "folder_root": "(top folder)",
+        "replace_confirm": "Replace documents with the same name (the old file goes to the trash)",
+        "preview_none": "Choose files to see where they will be saved and who can read them.",
+        "preview_row": "{target}: 《{title}》, readable by: {groups}",
+        "preview_all": "every logged-in user",
+        "preview_replaces": " (replaces the current file)",
+        "preview_refused": "{name}: cannot be saved: {problem}",
+        "trash_label": "Trash (replaced or removed files)",
+        "trash_item": "{source} ({reason}, {at})",
+        "trash_replaced": "replaced",
+        "trash_removed": "removed",
+        "restore_btn": "Restore and re-ingest",
+        "restored": "Restored: {name}",
+        "trash_none": "Choose an item from the trash.",
         "busy": "An ingest is already running; try again when it has finished.",
         "ingest_done": "Ingest finished: {summary}",
         "ingest_failed": "Ingest failed: {msg}",
@@ -281,7 +318,8 @@ TEXT: dict[str, dict[str, str]] = {
         "status_ocr": "OCR",
         "stage_embedding": "embedding",
         "stage_publishing": "publishing",
-        "auth_message": "Log in with your office account.",
+        "auth_message": "Log in with your office account. After {n} wrong passwords, wait a "
+        "moment before trying again (the wait doubles each time).",
         "no_users": "Login is on but there are no users yet. Create an admin first:\n"
         "    policyqa users add NAME --role admin\n"
         "(or start a single-user demo with policyqa serve --no-auth)",
@@ -567,31 +605,11 @@ def render_status(status: dict, t: dict[str, str]) -> str:
     )
 
 
-# --- uploads ------------------------------------------------------------------------------------
-
-
-def safe_filename(name: str) -> str | None:
-    """The base name of an uploaded file when it is acceptable, else None: no folders, no
-    '..', no hidden files, no control characters, an allowed extension."""
-    base = str(name).replace("\\", "/").rsplit("/", 1)[-1].strip()
-    if not base or base.startswith(".") or ".." in base or "\x00" in base:
-        return None
-    if not all(ch.isprintable() for ch in base) or len(base.encode("utf-8")) > 200:
-        return None
-    if Path(base).suffix.lower() not in ALLOWED_EXTENSIONS:
-        return None
-    return base
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-    except ValueError:
-        return False
-    return True
-
-
-# --- the app ------------------------------------------------------------------------------------
+def refusal(message: str, user: str | None = None) -> gr.Error:
+    """An expected refusal (not logged in, forbidden, over a limit...): one log line, no
+    traceback, the message shown to the user."""
+    log.info("refused %s: %s", user or "-", message)
+    return gr.Error(message, print_exception=False)
 
 
 def new_conversation() -> dict:
@@ -653,6 +671,9 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
     admin (single-user demo, ``policyqa serve --no-auth``)."""
     t = strings(settings.lang)
     examples = t["examples"].split("|")
+    limiter = QuestionLimiter(
+        QuestionPolicy(int(settings.questions_per_minute), int(settings.questions_in_flight))
+    )
 
     # --- identity ---
 
@@ -662,14 +683,51 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
         name = getattr(request, "username", None) if request is not None else None
         user = users.get(name) if name else None
         if user is None:
-            raise gr.Error(t["not_logged_in"])
+            raise refusal(t["not_logged_in"], name)
         return user
 
     def admin(request: gr.Request | None) -> User:
         who = person(request)
         if not who.is_admin:
-            raise gr.Error(t["forbidden"])
+            raise refusal(t["forbidden"], who.name)
         return who
+
+    # --- fair use: questions are admitted per user before they join the shared queue ---
+
+    def in_flight(name: str) -> int:
+        """The user's questions waiting or running in Gradio's queue (read, not counted by
+        us, so a dropped job never leaks a slot)."""
+        queue = getattr(demo, "_queue", None)
+        if queue is None:
+            return 0
+        waiting = [e for q in queue.event_queue_per_concurrency_id.values() for e in q.queue]
+        running = [e for job in queue.active_jobs if job for e in job]
+        return sum(
+            1
+            for e in waiting + running
+            if e.username == name and getattr(e.fn, "name", "") in QUESTION_EVENTS
+        )
+
+    def admitted(request: gr.Request) -> str:
+        """The refusal message when the user may not ask now, else "" (and it is counted)."""
+        who = person(request)
+        refused = limiter.admit(who.name, in_flight(who.name))
+        if refused is None:
+            return ""
+        log.info("refused %s: %s", who.name, refused.message())
+        return refused.message()
+
+    def admit_chat(question: str, chat: list, conv: dict, request: gr.Request) -> list:
+        """Validator of the chat's question events (runs when the request joins the queue):
+        a refusal is shown under the question box, the conversation stays as it is."""
+        message = admitted(request) if (question or "").strip() else ""
+        return [gr.validate(not message, message)] + [gr.validate(True, "")] * 2
+
+    def admit_api(question: str, request: gr.Request) -> None:
+        """Validator of /ask and /ask_stream: a refusal is an error with the message."""
+        message = admitted(request)
+        if message:
+            raise gr.Error(message, print_exception=False)
 
     # --- asking ---
 
@@ -810,11 +868,11 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
         who = person(request)
         entry = audit.get(str(entry_id))
         if entry is None or (entry["user"] != who.name and not who.is_admin):
-            raise gr.Error("没有这条问答记录 / unknown entry")
+            raise refusal("没有这条问答记录 / unknown entry", who.name)
         try:
             audit.feedback(str(entry_id), who.name, int(rating), str(comment or "")[:2000])
         except PolicyQAError as exc:
-            raise gr.Error(str(exc)) from None
+            raise refusal(str(exc), who.name) from None
         return {"ok": True}
 
     # --- admin ---
@@ -843,45 +901,35 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
         admin(request)
         return _ingest(progress)
 
-    def upload(files: list | None, request: gr.Request, progress=gr.Progress()) -> str:
+    def preview(files: list | None, folder: str, request: gr.Request) -> str:
+        """Where each chosen file would go, its title and groups (nothing is saved)."""
         admin(request)
-        if not files:
-            return t["no_files"]
-        if assistant.ingest_running():
-            return t["busy"]
-        source = Path(settings.source_dir)
-        source.mkdir(parents=True, exist_ok=True)
-        limit = int(settings.max_file_mb * 1024 * 1024)
-        saved, rejected = [], []
-        for item in files:
-            path = Path(item if isinstance(item, str) else getattr(item, "name", item["path"]))
-            original = getattr(item, "orig_name", None) or path.name
-            name = safe_filename(original)
-            if name is None:
-                rejected.append(f"{original}（文件名或类型不允许）")
-                continue
-            if path.stat().st_size > limit:
-                rejected.append(f"{name}（超过 {settings.max_file_mb:g} MB）")
-                continue
-            target = source / name
-            if not _inside(target, source) or target.is_symlink():
-                rejected.append(name)
-                continue
-            fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=source)
-            os.close(fd)
-            try:
-                shutil.copyfile(path, tmp)
-                os.replace(tmp, target)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-            saved.append(name)
-        lines = []
-        if saved:
-            lines.append(t["uploaded"].format(names="、".join(saved)))
-        if rejected:
-            lines.append(t["rejected"].format(items="、".join(rejected)))
-        if saved:
+        items = uploads_of(files)
+        return (
+            render_plan(assistant.library.plan(items, folder or ""), t)
+            if items
+            else t["preview_none"]
+        )
+
+    def upload(
+        files: list | None,
+        folder: str,
+        replace_ok: bool,
+        request: gr.Request,
+        progress=gr.Progress(),
+    ) -> str:
+        items = uploads_of(files)
+        try:
+            admin(request)
+            if not items:
+                return t["no_files"]
+            if assistant.ingest_running():
+                return t["busy"]
+            result = assistant.library.add(items, folder or "", replace_existing=bool(replace_ok))
+        finally:
+            discard_uploads(items)
+        lines = add_summary(result, t)
+        if result.saved:
             lines.append(_ingest(progress))
         return "\n\n".join(esc(line) for line in lines)
 
@@ -896,13 +944,43 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
         info = next((d for d in assistant.documents(Viewer.admin()) if d.id == doc_id), None)
         if info is None:
             return t["remove_none"]
-        source = Path(settings.source_dir)
-        target = source / info.source
-        if not _inside(target, source):
-            return t["remove_none"]
-        if target.exists() or target.is_symlink():
-            target.unlink()
+        try:
+            assistant.library.remove(info.source)
+        except PolicyQAError as exc:
+            return esc(str(exc))
         return esc(t["removed"].format(name=info.source)) + "\n\n" + esc(_ingest(progress))
+
+    def trash_list(request: gr.Request) -> list[dict]:
+        """回收站 / Trash: replaced and removed files, newest first: [{id, source, reason, at}]."""
+        admin(request)
+        return [asdict(e) for e in assistant.library.trash()]
+
+    def restore(entry_id: str, request: gr.Request, progress=gr.Progress()) -> str:
+        admin(request)
+        if not entry_id:
+            return t["trash_none"]
+        if assistant.ingest_running():
+            return t["busy"]
+        try:
+            entry = assistant.library.restore(str(entry_id))
+        except PolicyQAError as exc:
+            return esc(str(exc))
+        return esc(t["restored"].format(name=entry.source)) + "\n\n" + esc(_ingest(progress))
+
+    def trash_choices() -> list[tuple[str, str]]:
+        reasons = {"replaced": t["trash_replaced"], "removed": t["trash_removed"]}
+        return [
+            (
+                t["trash_item"].format(
+                    source=e.source, reason=reasons[e.reason], at=_local_time(e.at)
+                ),
+                e.id,
+            )
+            for e in assistant.library.trash()
+        ]
+
+    def folder_choices() -> list[tuple[str, str]]:
+        return [(t["folder_root"], "")] + [(f, f) for f in assistant.library.folders()]
 
     def document_choices() -> list[tuple[str, str]]:
         if not assistant.has_index():
@@ -959,7 +1037,7 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
         role = t["role_admin"] if who.is_admin else t["role_staff"]
         label = t["who"].format(name=who.name, role=role)
         if not who.is_admin:
-            return (label, gr.update(visible=False)) + (gr.skip(),) * 7
+            return (label, gr.update(visible=False)) + (gr.skip(),) * 9
         return (
             label,
             gr.update(visible=True),
@@ -967,16 +1045,25 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
             gr.update(choices=document_choices(), value=None),
             recent(False, False, "", request),
             *usage(30, request),
+            gr.update(choices=folder_choices(), value=""),
+            gr.update(choices=trash_choices(), value=None),
         )
 
     def after_admin(request: gr.Request):
         admin(request)
-        return (gr.update(choices=document_choices(), value=None), False,
-                render_status(assistant.status(), t))  # fmt: skip
+        return (
+            gr.update(choices=document_choices(), value=None),
+            False,
+            render_status(assistant.status(), t),
+            None,
+            False,
+            gr.update(choices=folder_choices()),
+            gr.update(choices=trash_choices(), value=None),
+        )
 
     # --- layout ---
 
-    with gr.Blocks(title=t["title"], analytics_enabled=False) as demo:
+    with gr.Blocks(title=t["title"], analytics_enabled=False, delete_cache=CACHE_SWEEP) as demo:
         conv = gr.State(new_conversation())
         with gr.Row():
             gr.Markdown(f"## {t['title']}\n{t['subtitle']}")
@@ -1029,6 +1116,18 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
                         files = gr.File(label=t["upload_label"], file_count="multiple",
                                         file_types=list(ALLOWED_EXTENSIONS))  # fmt: skip
                         with gr.Row():
+                            folder_choice = gr.Dropdown(
+                                label=t["folder_label"],
+                                choices=[(t["folder_root"], "")],
+                                value="",
+                                scale=2,
+                                allow_custom_value=True,  # library checks it
+                            )
+                            replace_box = gr.Checkbox(
+                                label=t["replace_confirm"], value=False, scale=3
+                            )
+                        upload_preview = gr.Markdown(t["preview_none"], elem_id="pq-preview")
+                        with gr.Row():
                             upload_btn = gr.Button(t["upload_btn"], variant="primary")
                             reingest_btn = gr.Button(t["reingest_btn"])
                         with gr.Row():
@@ -1040,6 +1139,11 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
                             )  # mapped to an indexed id
                             confirm = gr.Checkbox(label=t["remove_confirm"], value=False, scale=2)
                             remove_btn = gr.Button(t["remove_btn"], variant="stop", scale=1)
+                        with gr.Row():
+                            trash_choice = gr.Dropdown(
+                                label=t["trash_label"], choices=[], scale=4, allow_custom_value=True
+                            )
+                            restore_btn = gr.Button(t["restore_btn"], scale=1)
                         admin_result = gr.Markdown("", elem_id="pq-admin-result")
                     with gr.Tab(t["admin_log"]):
                         with gr.Row():
@@ -1071,10 +1175,11 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
         # keep public names so scripts can call them -- each one checks the role itself.
         private = {"api_visibility": "private"}
         chat_outputs = [chatbot, question, sources, conv, feedback_row]
-        question.submit(respond, [question, chatbot, conv], chat_outputs, **private)
-        send.click(respond, [question, chatbot, conv], chat_outputs, **private)
+        gate = {"validator": admit_chat}
+        question.submit(respond, [question, chatbot, conv], chat_outputs, **gate, **private)
+        send.click(respond, [question, chatbot, conv], chat_outputs, **gate, **private)
         chatbot.example_select(pick_example, None, question, **private).then(
-            respond, [question, chatbot, conv], chat_outputs, **private
+            respond, [question, chatbot, conv], chat_outputs, **gate, **private
         )
         reset_outputs = [chatbot, conv, sources, question, feedback_row, viewer_box, viewer]
         clear.click(new_chat, None, reset_outputs, **private)
@@ -1088,28 +1193,69 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
 
         # Admin events: concurrency_limit=None so that a re-ingest never waits behind questions
         # in the queue (a second run is refused by the service's lock instead of queued).
-        admin_kw = {"concurrency_limit": None}
+        # They are "undocumented": callable by scripts, absent from the API page and the login
+        # page's API info (webui/guard.py also keeps ?all_endpoints from non-admins).
+        admin_kw = {"concurrency_limit": None, "api_visibility": "undocumented"}
         status_refresh.click(status_html, None, status_box, api_name="admin_status", **admin_kw)
-        after_outputs = [doc_choice, confirm, status_box]
+        after_outputs = [
+            doc_choice,
+            confirm,
+            status_box,
+            files,
+            replace_box,
+            folder_choice,
+            trash_choice,
+        ]
         reingest_btn.click(reingest, None, admin_result, api_name="admin_reingest",
                            **admin_kw).then(after_admin, None, after_outputs, **private)  # fmt: skip
-        upload_btn.click(upload, [files], admin_result, api_name="admin_upload",
-                         **admin_kw).then(after_admin, None, after_outputs, **private)  # fmt: skip
+        files.change(
+            preview, [files, folder_choice], upload_preview, api_name="admin_preview", **admin_kw
+        )
+        folder_choice.change(preview, [files, folder_choice], upload_preview, **private)
+        upload_btn.click(
+            upload,
+            [files, folder_choice, replace_box],
+            admin_result,
+            api_name="admin_upload",
+            **admin_kw,
+        ).then(after_admin, None, after_outputs, **private)
         remove_btn.click(remove, [doc_choice, confirm], admin_result, api_name="admin_remove",
                          **admin_kw).then(after_admin, None, after_outputs, **private)  # fmt: skip
+        restore_btn.click(
+            restore, [trash_choice], admin_result, api_name="admin_restore", **admin_kw
+        ).then(after_admin, None, after_outputs, **private)
         log_inputs = [only_negative, only_refused, user_filter]
         log_refresh.click(recent, log_inputs, log_table, api_name="admin_recent", **admin_kw)
         for box in (only_negative, only_refused):
-            box.change(recent, log_inputs, log_table, **private, **admin_kw)
+            box.change(recent, log_inputs, log_table, **private, concurrency_limit=None)
         usage_outputs = [plot_questions, plot_rates, plot_top, never_table]
         days.change(usage, [days], usage_outputs, api_name="admin_usage", **admin_kw)
 
-        demo.load(on_load, None, [who_md, admin_tab, status_box, doc_choice, log_table,
-                                  *usage_outputs], show_progress="hidden", **private, **admin_kw)  # fmt: skip
+        demo.load(
+            on_load,
+            None,
+            [
+                who_md,
+                admin_tab,
+                status_box,
+                doc_choice,
+                log_table,
+                *usage_outputs,
+                folder_choice,
+                trash_choice,
+            ],
+            show_progress="hidden",
+            **private,
+            concurrency_limit=None,
+        )
 
         gr.api(ask, api_name="ask")
         gr.api(ask_stream, api_name="ask_stream")
         gr.api(feedback, api_name="feedback", concurrency_limit=None)
+        gr.api(trash_list, api_name="admin_trash", **admin_kw)
+        for fn in demo.fns.values():  # gr.api takes no validator: the same gate, set after
+            if fn.name in ("ask", "ask_stream"):
+                fn.validator = admit_api
 
     # Questions are CPU-bound (query embedding + FAISS + BM25 + reranking on the same 2 cores that
     # colleagues share); running more than `settings.concurrency` at once only makes every answer
@@ -1138,8 +1284,10 @@ def launch_options(settings: Settings, users: UserStore | None) -> dict[str, Any
         "show_error": False,  # unexpected errors stay in the server log; gr.Error texts still show
     }
     if users is not None:
-        options["auth"] = lambda name, password: users.authenticate(name, password) is not None
-        options["auth_message"] = t["auth_message"]
+        from webui.guard import login_options
+
+        options.update(login_options(settings, users))  # async check, back-off, sessions
+        options["auth_message"] = t["auth_message"].format(n=settings.login_free_failures)
     return options
 
 
@@ -1154,12 +1302,29 @@ def _console_progress(t: dict[str, str]):
     return report
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (not the stream of the first call)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def serve(settings: Settings) -> None:
     """Build everything and run the app until interrupted (what `policyqa serve` calls)."""
     from assistant.audit import AuditLog
     from assistant.users import UserStore
 
     t = strings(settings.lang)
+    if not log.handlers:  # refusals, failed logins, ended sessions: one line each on stderr
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
     users = None
     if settings.auth:
         users = UserStore(settings.data_dir / "users.json")

@@ -285,6 +285,7 @@ def users_add(ctx, name, role, groups) -> None:
 @click.pass_context
 @handled
 def users_passwd(ctx, name) -> None:
+    """Set a new password (ends the user's open web sessions)."""
     _users(ctx).set_password(name, _password())
     click.echo(f"已更新密码 / password changed for {name}")
 
@@ -302,6 +303,7 @@ def users_list(ctx) -> None:
 @click.pass_context
 @handled
 def users_remove(ctx, name) -> None:
+    """Remove a user (ends their open web sessions)."""
     _users(ctx).remove(name)
     click.echo(f"已删除用户 / removed user {name}")
 
@@ -327,6 +329,14 @@ def audit_export(ctx, since) -> None:
     finally:
         log.close()
 
+
+def _add_docs() -> None:
+    from .docs_cli import docs
+
+    main.add_command(docs)
+
+
+_add_docs()
 
 if __name__ == "__main__":
     main()

@@ -30,6 +30,7 @@ from ingest.records import Chunk, IngestReport
 
 from . import answer as answers
 from .adapter import adapter_for
+from .library import Library
 from .records import Answer
 from .retrieval import RetrievalConfig, Retriever, SearchResult, looks_like_follow_up
 from .settings import Settings
@@ -321,6 +322,11 @@ class Assistant:
         if adapter is None:
             return {"setting": setting, "in_use": False}
         return {"setting": setting, "in_use": True, "gate": adapter.gate, "about": adapter.about}
+
+    @property
+    def library(self) -> Library:
+        """The source folder's files: add, replace, remove, restore (the only writer)."""
+        return Library(self.settings.source_dir, int(self.settings.max_file_mb * 1024 * 1024))
 
     def documents(self, viewer: Viewer = Viewer()) -> list[DocumentInfo]:
         gen = self.retriever().gen

@@ -60,6 +60,11 @@ class Settings:
     auth: bool = True
     lang: str = "zh"
     concurrency: int = 2
+    # fair use (web app): per-user question limits (0 = none), login back-off, session lifetime
+    questions_per_minute: int = 20
+    questions_in_flight: int = 3
+    login_free_failures: int = 5
+    session_hours: float = 12.0  # 0 = until logout or restart
     quiet: bool = False
 
     @property

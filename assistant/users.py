@@ -2,7 +2,11 @@
 
 Format (mode 0600, replaced atomically on every change)::
 
-    {"version": 1, "users": {"张三": {"role": "staff", "groups": ["hr"], "hash": "$argon2id$..."}}}
+    {"version": 1, "users": {"张三": {"role": "staff", "groups": ["hr"], "hash": "$argon2id$...",
+                                   "sessions": 2}}}
+
+``sessions`` counts password changes: the web app ends every session opened before the last
+one (and every session of a removed user).
 
 No plaintext password is ever written, logged, raised or shown in a repr. Writers take an
 exclusive ``fcntl.flock`` on the side file ``users.json.lock`` and re-read the file under it, so
@@ -116,6 +120,12 @@ class UserStore:
         rec = self._load().get(name)
         return _user(name, rec) if rec is not None else None
 
+    def session_epoch(self, name: str) -> int | None:
+        """The user's session counter (raised by every password change); None when the user
+        does not exist. The web app ends sessions opened under an older counter."""
+        rec = self._load().get(name)
+        return int(rec.get("sessions", 0)) if rec is not None else None
+
     def authenticate(self, name: str, password: str) -> User | None:
         """The user when ``password`` is theirs, else None (unknown user, wrong password).
 
@@ -168,7 +178,9 @@ class UserStore:
         digest = self._hasher.hash(password)
 
         def change(users: dict) -> None:
-            self._existing(users, name)["hash"] = digest
+            record = self._existing(users, name)
+            record["hash"] = digest
+            record["sessions"] = int(record.get("sessions", 0)) + 1  # ends open sessions
 
         self._update(change)
 

@@ -119,25 +119,6 @@ def test_document_viewer_text_escapes_and_anchors():
     assert 'id="pq-hit">第三条 年休假。</mark>' in out
 
 
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [
-        ("规定.md", "规定.md"),
-        ("手册.PDF", "手册.PDF"),
-        ("../../etc/规定.md", "规定.md"),
-        ("C:\\temp\\办法.docx", "办法.docx"),
-        ("..md", None),
-        (".hidden.md", None),
-        ("evil.exe", None),
-        ("noext", None),
-        ("a\x00.md", None),
-        ("", None),
-    ],
-)
-def test_safe_filename(name, expected):
-    assert ui.safe_filename(name) == expected
-
-
 class StubAssistant:
     """Just enough of Assistant for the chat handlers: records what ask_stream was given."""
 
@@ -408,10 +389,12 @@ def test_admin_upload_and_remove(served, tmp_path):
     bad = tmp_path / "tool.exe"
     bad.write_bytes(b"MZ")
     with pytest.raises(AppError):  # Gradio's own file-type check comes first
-        admin.predict([handle_file(bad)], api_name="/admin_upload")
+        admin.predict([handle_file(bad)], "", False, api_name="/admin_upload")
     odd = tmp_path / "a..b.md"
     odd.write_text("第一条 无。", encoding="utf-8")
-    message = admin.predict([handle_file(good), handle_file(odd)], api_name="/admin_upload")
+    message = admin.predict(
+        [handle_file(good), handle_file(odd)], "", False, api_name="/admin_upload"
+    )
     assert "已保存：会议室管理规定.md" in message and "已拒绝：a..b.md" in message
     assert "导入完成" in message
     assert (served.settings.source_dir / "会议室管理规定.md").is_file()
@@ -477,3 +460,46 @@ def test_status_panel_shows_the_query_adapter(lang):
     bad = {"in_use": False, "error": "无法读取查询适配器 <x> / cannot read query adapter"}
     shown = ui.render_status({**base, "query_adapter": bad}, t)
     assert "cannot read query adapter" in shown and "<x>" not in shown  # escaped
+
+
+@pytest.mark.slow
+def test_admin_upload_into_a_folder_then_replace_and_restore(served, tmp_path):
+    from gradio.utils import get_upload_folder
+    from gradio_client import handle_file
+
+    src = served.settings.source_dir
+    (src / "人事").mkdir(exist_ok=True)
+    (src / "access.toml").write_text('"人事/**" = ["hr"]\n', encoding="utf-8")
+    admin = client(served, "admin1", "adminpass1")
+    doc = tmp_path / "考勤细则.md"
+    doc.write_text("# 考勤细则\n\n第一条 考勤由人事处负责。\n", encoding="utf-8")
+    message = admin.predict([handle_file(doc)], "人事", False, api_name="/admin_upload")
+    assert "已保存：人事/考勤细则.md" in message and "导入完成" in message
+    assert (src / "人事" / "考勤细则.md").is_file() and not (src / "考勤细则.md").exists()
+    docs = {d.source: d for d in served.assistant.documents()}
+    assert docs["人事/考勤细则.md"].groups == ("hr",)
+    assert not list(Path(get_upload_folder()).rglob("考勤细则.md"))  # temp copy deleted
+
+    new = tmp_path / "new" / "考勤细则.md"
+    new.parent.mkdir()
+    new.write_text("# 考勤细则\n\n第一条 考勤改由办公室负责。\n", encoding="utf-8")
+    shown = admin.predict([handle_file(new)], "人事", api_name="/admin_preview")
+    assert "人事/考勤细则.md" in shown and "hr" in shown and "替换" in shown
+    refused = admin.predict([handle_file(new)], "人事", False, api_name="/admin_upload")
+    assert "已拒绝" in refused and "人事处" in (src / "人事" / "考勤细则.md").read_text("utf-8")
+    empty = tmp_path / "empty" / "考勤细则.md"
+    empty.parent.mkdir()
+    empty.write_bytes(b"")
+    refused = admin.predict([handle_file(empty)], "人事", True, api_name="/admin_upload")
+    assert "已拒绝" in refused and "人事处" in (src / "人事" / "考勤细则.md").read_text("utf-8")
+    replaced = admin.predict([handle_file(new)], "人事", True, api_name="/admin_upload")
+    assert "已保存" in replaced and "办公室" in (src / "人事" / "考勤细则.md").read_text("utf-8")
+
+    (entry, *_) = admin.predict(api_name="/admin_trash")
+    assert entry["source"] == "人事/考勤细则.md" and entry["reason"] == "replaced"
+    restored = admin.predict(entry["id"], api_name="/admin_restore")
+    assert "已恢复" in restored and "导入完成" in restored
+    assert "人事处" in (src / "人事" / "考勤细则.md").read_text("utf-8")
+    staff = client(served, "staff2", "staffpass2")
+    with pytest.raises(Exception, match="无权限"):
+        staff.predict(api_name="/admin_trash")

@@ -1,0 +1,1 @@
+"""The web app's parts beside ``ui.py`` (which composes them)."""
