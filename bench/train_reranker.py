@@ -30,6 +30,7 @@ import argparse
 import copy
 import json
 import math
+import pickle
 import random
 import sys
 import time
@@ -79,8 +80,9 @@ def is_gold(chunk: Chunk, gold: set[tuple[str, str]]) -> bool:
     return any(title == normalise_title(t) and a in chunk.articles for t, a in gold)
 
 
-def mine(index: Path, queries: list[Query], dataset: str, models_dir: Path,
-         pool: int) -> list[Item]:  # fmt: skip
+def mine(
+    index: Path, queries: list[Query], dataset: str, models_dir: Path, pool: int
+) -> list[Item]:
     gen = open_current(index)
     embedder = load_embedder(model_for(gen.embedder["name"]), models_dir)
     retriever = Retriever(gen, embedder, adapter=adapter_for("auto", embedder.name, embedder.dim))
@@ -127,9 +129,10 @@ def train(items: list[Item], base: Path, spec: RerankerSpec, args) -> CrossEncod
     body = [p for i in spec.trained_layers for p in encoder.encoder.layer[i].parameters()]
     for p in body:
         p.requires_grad = True
-    opt = torch.optim.AdamW([{"params": body, "lr": args.lr},
-                             {"params": head.parameters(), "lr": args.head_lr}],
-                            weight_decay=0.01)  # fmt: skip
+    opt = torch.optim.AdamW(
+        [{"params": body, "lr": args.lr}, {"params": head.parameters(), "lr": args.head_lr}],
+        weight_decay=0.01,
+    )
     steps = args.epochs * math.ceil(len(items) / args.batch)
     warm = max(1, steps // 10)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -157,8 +160,11 @@ def train(items: list[Item], base: Path, spec: RerankerSpec, args) -> CrossEncod
             step += 1
             running.append(float(loss))
             if step % 25 == 0 or step == steps:
-                print(f"  step {step}/{steps} loss {np.mean(running[-25:]):.3f} "
-                      f"{time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
+                print(
+                    f"  step {step}/{steps} loss {np.mean(running[-25:]):.3f} "
+                    f"{time.perf_counter() - started:.0f} s",
+                    flush=True,
+                )
     encoder.eval()
     head.eval()
     return model
@@ -199,8 +205,10 @@ def choose(items: list[Item], scores: list[np.ndarray], depths, weights):
             rep = report(items, scores, depth, weight)
             table.append(((rep.recall5 + rep.mrr10) / 2, depth, weight, rep))
     for value, depth, weight, rep in table:
-        print(f"  depth {depth:2d} weight {weight:5.2f}: R@5 {rep.recall5:.3f} "
-              f"MRR@10 {rep.mrr10:.3f} -> {value:.4f}")  # fmt: skip
+        print(
+            f"  depth {depth:2d} weight {weight:5.2f}: R@5 {rep.recall5:.3f} "
+            f"MRR@10 {rep.mrr10:.3f} -> {value:.4f}"
+        )
     return max(table, key=lambda row: (row[0], -row[1], row[2]))
 
 
@@ -242,6 +250,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="use the first N questions (smoke)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--mined", type=Path, help="cache of the mined candidates (pickle)")
     parser.add_argument("--scores", type=Path, help="write the held-out scores here (npz)")
     args = parser.parse_args()
     if args.out and not args.cv and (args.depth is None or args.weight is None):
@@ -254,13 +263,25 @@ def main() -> None:
     office = [q for q in read_queries(args.office_queries) if q.gold]
     if args.limit:
         stard, office = stard[: args.limit], office[: args.limit // 2]
-    items = mine(args.stard_index, stard, "stard", args.models_dir, args.pool)
-    items += mine(args.office_index, office, "office", args.models_dir, args.pool)
-    print(f"mined {len(items)} questions with gold articles in {time.perf_counter() - started:.0f} s"
-          f" ({sum(len(it.neighbours) > 0 for it in items)} with neighbours)", flush=True)  # fmt: skip
+    if args.mined and args.mined.is_file():  # the same questions mined by an earlier run
+        items = pickle.loads(args.mined.read_bytes())
+    else:
+        items = mine(args.stard_index, stard, "stard", args.models_dir, args.pool)
+        items += mine(args.office_index, office, "office", args.models_dir, args.pool)
+        if args.mined:
+            args.mined.write_bytes(pickle.dumps(items))
+    print(
+        f"mined {len(items)} questions with gold articles in {time.perf_counter() - started:.0f} s"
+        f" ({sum(len(it.neighbours) > 0 for it in items)} with neighbours)",
+        flush=True,
+    )
     base = ensure_builtin_model(args.models_dir)
-    spec = RerankerSpec(args.layers, tuple(range(args.train_from, args.layers)), args.max_length,
-                        args.max_query_tokens)  # fmt: skip
+    spec = RerankerSpec(
+        args.layers,
+        tuple(range(args.train_from, args.layers)),
+        args.max_length,
+        args.max_query_tokens,
+    )
     depths = [int(d) for d in args.depths.split(",") if int(d) <= args.pool]
     weights = [float(w) for w in args.weights.split(",")]
     depth, weight = args.depth, args.weight
@@ -271,8 +292,9 @@ def main() -> None:
             held = set(fold.tolist())
             t = time.perf_counter()
             model = train([it for i, it in enumerate(items) if i not in held], base, spec, args)
-            for i, s in zip(fold, score_items(model, [items[i] for i in fold], max(depths)),
-                            strict=True):  # fmt: skip
+            for i, s in zip(
+                fold, score_items(model, [items[i] for i in fold], max(depths)), strict=True
+            ):
                 scores[i] = s
             print(f"fold {n}/{args.cv}: {time.perf_counter() - t:.0f} s", flush=True)
         _, best_depth, best_weight, _ = choose(items, scores, depths, weights)
@@ -281,13 +303,20 @@ def main() -> None:
         print(f"chosen by CV: depth {depth}, weight {weight}")
         print_split("CV", items, scores, depth, weight)
         if args.scores:
-            np.savez(args.scores, **{str(it.query.id) + "|" + it.dataset: s
-                                     for it, s in zip(items, scores, strict=True)})  # fmt: skip
+            np.savez(
+                args.scores,
+                **{
+                    str(it.query.id) + "|" + it.dataset: s
+                    for it, s in zip(items, scores, strict=True)
+                },
+            )
     if args.out:
         model = train(items, base, spec, args)
-        about = (f"trained on {len(items)} questions ({args.stard_queries.name} over the STARD "
-                 f"140-law subset, answerable {args.office_queries.name} over the office set); "
-                 f"{json.dumps({k: v for k, v in vars(args).items() if k in ('layers', 'train_from', 'max_length', 'pool', 'negatives', 'epochs', 'batch', 'lr', 'head_lr', 'seed')})}")  # fmt: skip
+        about = (
+            f"trained on {len(items)} questions ({args.stard_queries.name} over the STARD "
+            f"140-law subset, answerable {args.office_queries.name} over the office set); "
+            f"{json.dumps({k: v for k, v in vars(args).items() if k in ('layers', 'train_from', 'max_length', 'pool', 'negatives', 'epochs', 'batch', 'lr', 'head_lr', 'seed')})}"
+        )
         model.spec = replace(spec, depth=depth, weight=weight, about=about)
         save_reranker(model, args.out)
         print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
