@@ -52,6 +52,7 @@ from assistant.rerank import (  # noqa: E402
     CrossEncoder,
     RerankerSpec,
     _quantize,
+    load_reranker,
     pair_text,
     reorder,
     save_reranker,
@@ -287,6 +288,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--datasets", default="stard,office", help="which train sets to use")
     parser.add_argument("--mined", type=Path, help="folder caching the mined candidates")
+    parser.add_argument("--score-with", type=Path, help="only rerank the questions with this file")
     parser.add_argument("--scores", type=Path, help="write the held-out scores here (npz)")
     args = parser.parse_args()
     if args.out and not args.cv and (args.depth is None or args.weight is None):
@@ -333,6 +335,11 @@ def main() -> None:
     weights = [float(w) for w in args.weights.split(",")]
     depth, weight = args.depth, args.weight
     model, order = None, np.random.default_rng(args.seed).permutation(len(items))
+    if args.score_with:  # a trained file on these (unseen) questions
+        scorer = load_reranker(args.score_with, args.models_dir, quantize=False).model
+        scores = score_items(scorer, items, max(depths))
+        _, depth, weight, _ = choose(items, scores, depths, weights)
+        print_split(f"{args.score_with.name}:", items, scores, depth, weight)
     if args.cv:
         folds = np.array_split(order, args.cv)[: 1 if args.holdout else args.cv]
         scored: dict[int, np.ndarray] = {}
@@ -362,11 +369,13 @@ def main() -> None:
         else:
             model = train(items, base, spec, args)
         settings = {k: v for k, v in vars(args).items() if k in TRAINING_ARGS}
-        about = (
-            f"trained on {len(trained_on)} questions ({args.stard_queries.name} over the STARD "
-            f"140-law subset, answerable {args.office_queries.name} over the office set); "
-            f"{json.dumps(settings)}"
-        )
+        sources = {
+            "stard": f"stard/{args.stard_queries.name} over the STARD 140-law subset",
+            "office": f"answerable office-dev/{args.office_queries.name} over the 43 "
+            "office regulations",
+        }
+        used = "; ".join(sources[d] for d in dict.fromkeys(it.dataset for it in trained_on))
+        about = f"trained on {len(trained_on)} questions ({used}); {json.dumps(settings)}"
         model.spec = replace(spec, depth=depth, weight=weight, about=about)
         save_reranker(model, args.out)
         print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
