@@ -79,6 +79,7 @@ TRAINING_ARGS = (
     "seed",
     "cv",
     "holdout",
+    "datasets",
 )
 
 
