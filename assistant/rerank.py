@@ -61,7 +61,7 @@ def pair_text(chunk: Chunk) -> str:
 
 
 class CrossEncoder:
-    """Truncated e5 encoder + mean pooling + linear score (torch module built lazily)."""
+    """The first ``spec.layers`` layers of the derived e5 model + mean pooling + linear score."""
 
     def __init__(self, base_dir: Path, spec: RerankerSpec) -> None:
         import torch
