@@ -124,6 +124,7 @@ _COMMON = [
     ),  # fmt: skip
     click.option("--groups", help="Act as a user in these groups (comma-separated)."),
     click.option("--user", help="Act as this user (their groups; admins see everything)."),
+    click.option("--reranker", help="builtin | off | path of a reranker file (POLICYQA_RERANKER)."),
 ]
 
 
@@ -139,11 +140,11 @@ def common(fn):
 @click.option("--k", default=10, show_default=True, help="Hits per question.")
 @click.pass_context
 @handled
-def search(ctx, question, index_dir, queries, groups, user, k) -> None:
+def search(ctx, question, index_dir, queries, groups, user, reranker, k) -> None:
     """Ranked hits for QUESTION or for each line of --queries (JSONL to stdout)."""
     from .service import Assistant
 
-    s = _settings(ctx, index_dir=index_dir)
+    s = _settings(ctx, index_dir=index_dir, reranker=reranker)
     service, viewer = Assistant(s), _viewer(s, groups, user)
     for q in _questions(question, queries):
         result = service.search(q.question, k, viewer)
@@ -156,14 +157,14 @@ def search(ctx, question, index_dir, queries, groups, user, k) -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON output (one line per question).")
 @click.pass_context
 @handled
-def ask(ctx, question, index_dir, queries, groups, user, as_json) -> None:
+def ask(ctx, question, index_dir, queries, groups, user, reranker, as_json) -> None:
     """Answer QUESTION (or each line of --queries) with cited sources."""
     import time
 
     from .audit import AuditLog
     from .service import Assistant
 
-    s = _settings(ctx, index_dir=index_dir)
+    s = _settings(ctx, index_dir=index_dir, reranker=reranker)
     service, viewer = Assistant(s), _viewer(s, groups, user)
     log = AuditLog(s.data_dir / "audit.sqlite")
     for q in _questions(question, queries):
@@ -191,15 +192,16 @@ def ask(ctx, question, index_dir, queries, groups, user, as_json) -> None:
               show_default=True, help="Where per-question failures are written.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--answers", is_flag=True, help="Also answer each question and check its citations.")
+@click.option("--reranker", help="builtin | off | path of a reranker file (POLICYQA_RERANKER).")
 @click.pass_context
 @handled
-def evaluate(ctx, index_dir, queries, k, failures, as_json, answers) -> None:
+def evaluate(ctx, index_dir, queries, k, failures, as_json, answers, reranker) -> None:
     """Recall@5/@10, Hit@5, MRR@10, refusal rates on a gold-labelled JSONL file."""
     from .evaluation import evaluate as run_eval
     from .evaluation import read_queries
     from .service import Assistant
 
-    s = _settings(ctx, index_dir=index_dir)
+    s = _settings(ctx, index_dir=index_dir, reranker=reranker)
     service = Assistant(s)
     report = run_eval(read_queries(queries), lambda q: service.search(q, k), k,
                       service.ask if answers else None)  # fmt: skip

@@ -24,10 +24,11 @@ class Hit:
     dense_rank: int | None = None  # 1-based rank in the dense list, None when absent
     bm25_rank: int | None = None
     exact: bool = False  # found by an explicit "《X》第N条" reference in the question
+    rerank_score: float | None = None  # the cross-encoder's logit (rerank.py), when reranked
 
     def to_json(self) -> dict:
         c = self.chunk
-        return {
+        out = {
             "source": c.source,
             "title": c.title,
             "heading": c.heading,
@@ -36,6 +37,9 @@ class Hit:
             "score": round(float(self.score), 6),
             "text": c.text,
         }
+        if self.rerank_score is not None:
+            out["rerank_score"] = round(float(self.rerank_score), 6)
+        return out
 
 
 @dataclass(frozen=True)

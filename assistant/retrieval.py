@@ -36,6 +36,7 @@ from .citations import (
 )
 from .quantities import states_quantity
 from .records import Hit
+from .rerank import Reranker
 
 
 @dataclass(frozen=True)
@@ -86,11 +87,13 @@ class Retriever:
 
     def __init__(self, generation: Generation, embedder: Embedder,
                  config: RetrievalConfig = RetrievalConfig(),
-                 adapter: QueryAdapter | None = None) -> None:  # fmt: skip
+                 adapter: QueryAdapter | None = None,
+                 reranker: Reranker | None = None) -> None:  # fmt: skip
         self.gen = generation.load_all()
         self.embedder = embedder
         self.config = config
         self.adapter = adapter
+        self.reranker = reranker  # reorders the first hits (rerank.py); None: fusion order
         chunks = self.gen.chunks
         self.n = len(chunks)
         self.doc_ids = list(generation.documents)
@@ -364,7 +367,7 @@ class Retriever:
         order = exact + self._distinct([r for r, _ in ranked if r not in set(exact)], exact)
         best = ranked[0][1] if ranked else 1.0
         hits = []
-        for r in order[:k]:
+        for r in order[: max(k, self.reranker.depth if self.reranker else 0)]:
             score = fused.get(r, best) + (1.0 if r in exact else 0.0)
             hits.append(Hit(self.gen.chunks[r], score, dense_rank.get(r), bm25_rank.get(r),
                             exact=r in exact))  # fmt: skip
@@ -372,6 +375,9 @@ class Retriever:
                     default=10**6)  # fmt: skip
         gate_score = top_sim + (cfg.agree_bonus if agree <= cfg.agree_rank else 0.0)
         reason = "" if exact or gate_score >= self.gate_for(adapter) else "score"
+        if self.reranker is not None:  # the gate above reads the fusion order, as before
+            hits = self.reranker.rerank(question, hits)
+        hits = hits[:k]
         if not reason and not exact and cfg.quantity_check and not states_quantity(question, hits):
             reason = "quantity"
         return SearchResult(tuple(hits), not reason, top_sim, gate_score, tuple(mentioned),

@@ -32,6 +32,7 @@ from . import answer as answers
 from .adapter import adapter_for
 from .library import Library
 from .records import Answer
+from .rerank import reranker_for
 from .retrieval import RetrievalConfig, Retriever, SearchResult, looks_like_follow_up
 from .settings import Settings
 
@@ -132,7 +133,8 @@ class Assistant:
         gen = open_current(self.index_dir).load_all()  # every file read before any model loads
         embedder = self._embedder_for(gen)
         adapter = adapter_for(self.settings.query_adapter, embedder.name, embedder.dim)
-        return Retriever(gen, embedder, self.config, adapter)
+        reranker = reranker_for(self.settings.reranker, self.settings.models_path)
+        return Retriever(gen, embedder, self.config, adapter, reranker)
 
     def has_index(self) -> bool:
         return current_generation(self.index_dir) is not None

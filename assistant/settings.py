@@ -48,6 +48,10 @@ class Settings:
     gate: float | None = None  # relevance threshold; None = the calibrated default
     # query adapter: auto (the packaged one, for multilingual-e5-small indexes) | off | PATH
     query_adapter: str = "auto"
+    # cross-encoder reranker of the first hits: off | builtin (the packaged one) | PATH.
+    # Off by default: the packaged one did not beat the fusion order on held-out questions
+    # (BENCHMARKS.md)
+    reranker: str = "off"
     # LLM (OpenAI-compatible); empty base_url = extractive answers only
     llm_base_url: str = ""
     llm_model: str = ""
