@@ -24,6 +24,7 @@ class Hit:
     dense_rank: int | None = None  # 1-based rank in the dense list, None when absent
     bm25_rank: int | None = None
     exact: bool = False  # found by an explicit "《X》第N条" reference in the question
+    dense_score: float | None = None  # cosine with the (adapted) query vector
 
     def to_json(self) -> dict:
         c = self.chunk

@@ -45,6 +45,9 @@ class Settings:
     gate: float | None = None  # relevance threshold; None = the calibrated default
     # query adapter: auto (the packaged one, for multilingual-e5-small indexes) | off | PATH
     query_adapter: str = "auto"
+    # decision model (what to quote, whether to refuse): auto (the packaged one, used when it
+    # was calibrated for the index's embedder and adapter) | off (the plain gate) | PATH
+    decider: str = "auto"
     # LLM (OpenAI-compatible); empty base_url = extractive answers only
     llm_base_url: str = ""
     llm_model: str = ""
