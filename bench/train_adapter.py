@@ -70,6 +70,18 @@ class CachedEmbedder:
         return self.inner.embed_documents(texts, progress)
 
 
+class VectorsOnly(CachedEmbedder):
+    """Query vectors computed beforehand (bench/query_vectors.py); no model is loaded."""
+
+    def __init__(self, name: str, dim: int, cache: dict[str, np.ndarray]) -> None:
+        self.inner, self.name, self.dim, self.cache = None, name, dim, cache
+
+    def embed_query(self, text: str) -> np.ndarray:
+        if text not in self.cache:
+            raise SystemExit(f"no cached vector for {text!r}: run bench/query_vectors.py")
+        return self.cache[text]
+
+
 @dataclass
 class QuestionSet:
     name: str
@@ -92,12 +104,17 @@ def scaled(adapter: QueryAdapter, strength: float) -> QueryAdapter:
     return replace(adapter, b=adapter.b * strength)
 
 
-def load_sets(pairs: list[list[str]], models_dir: Path):
+def load_sets(pairs: list[list[str]], models_dir: Path, vectors_file: Path | None):
     """The question sets, the joint chunk matrix, every question's vector and gold rows."""
     sets, blocks, embedder, offset = [], [], None, 0
     for index, queries_path in pairs:
         gen = open_current(Path(index)).load_all()
-        if embedder is None:
+        if embedder is None and vectors_file is not None:  # vectors from bench/query_vectors.py
+            from query_vectors import read_vectors
+
+            embedder = VectorsOnly(gen.embedder["name"], int(gen.embedder["dim"]),
+                                   read_vectors(vectors_file))  # fmt: skip
+        elif embedder is None:
             inner = load_embedder(model_for(gen.embedder["name"]), models_dir)
             embedder = CachedEmbedder(inner, {})
         queries = [q for q in read_queries(Path(queries_path)) if q.gold is not None]
@@ -162,6 +179,7 @@ def main() -> None:
     parser.add_argument("--set", nargs=2, action="append", metavar=("INDEX", "QUERIES"),
                         required=True, help="an index and the training questions labelled on it")  # fmt: skip
     parser.add_argument("--models-dir", type=Path, default=ROOT / ".policyqa/models")
+    parser.add_argument("--vectors", type=Path, help="query vectors from bench/query_vectors.py")
     parser.add_argument("--cv", type=int, default=0, help="folds for cross-validation (0: none)")
     parser.add_argument("--ranks", default="16")
     parser.add_argument("--strengths", default="0.5")
@@ -178,7 +196,7 @@ def main() -> None:
     if args.out and not args.cv:
         parser.error("--out needs --cv (the gate is calibrated on cross-validated scores)")
 
-    sets, vectors, items, qvecs, positives, embedder = load_sets(args.set, args.models_dir)
+    sets, vectors, items, qvecs, positives, embedder = load_sets(args.set, args.models_dir, args.vectors)
     ranks = [int(r) for r in args.ranks.split(",")]
     strengths = [float(s) for s in args.strengths.split(",")]
     base = {"l2": args.l2, "temperature": args.temperature, "steps": args.steps}
