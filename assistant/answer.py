@@ -5,8 +5,9 @@ most relevant sentences quoted verbatim, each block with an [n] marker mapping t
 
 Verification (both modes): every [n] must refer to a passage that was given; every article an
 answer states (第X条) must appear in a cited passage, and every figure it states (5天, 80元,
-两次) must be stated by a cited passage (quantities.unsupported_figures). What fails is removed and the answer is
-flagged as partly unverified; markers are renumbered 1..m in order of first use.
+两次) must be stated by a cited passage (quantities.unsupported_figures). What fails is
+removed and the answer is flagged as partly unverified; markers are renumbered 1..m in order of
+first use.
 """
 
 from __future__ import annotations
