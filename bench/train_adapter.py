@@ -196,7 +196,9 @@ def main() -> None:
     if args.out and not args.cv:
         parser.error("--out needs --cv (the gate is calibrated on cross-validated scores)")
 
-    sets, vectors, items, qvecs, positives, embedder = load_sets(args.set, args.models_dir, args.vectors)
+    sets, vectors, items, qvecs, positives, embedder = load_sets(
+        args.set, args.models_dir, args.vectors
+    )
     ranks = [int(r) for r in args.ranks.split(",")]
     strengths = [float(s) for s in args.strengths.split(",")]
     base = {"l2": args.l2, "temperature": args.temperature, "steps": args.steps}
