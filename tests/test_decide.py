@@ -170,12 +170,13 @@ def regulations_index(tmp_path_factory, builtin):
 
 def test_office_dev_held_out_figures(tmp_path, regulations_index, builtin):
     """Issue #12's targets are cited >= 0.90, unanswerable refused >= 0.90, false refusals
-    <= 0.05. They are NOT reached (BENCHMARKS.md); this asserts what is reached, with a margin,
-    so that a regression fails."""
+    <= 0.05. Only the last is reached (BENCHMARKS.md: 0.712 / 0.474 / 0.045, against 0.697 /
+    0.105 / 0.045 before the decision model); this asserts what is reached, with a margin, so
+    that a regression fails."""
     service = Assistant(make_settings(tmp_path, regulations_index), embedder=builtin)
     report = evaluate(read_queries(OFFICE_DEV), lambda q: service.search(q, 10), 10, service.ask)
     print(report.lines())
     assert report.n_answerable == 66 and report.n_unanswerable == 19
-    assert report.false_refusal_rate <= 0.10
-    assert report.refusal_rate >= 0.20
-    assert report.cited_gold_rate >= 0.60
+    assert report.false_refusal_rate <= 0.08
+    assert report.refusal_rate >= 0.35
+    assert report.cited_gold_rate >= 0.65
