@@ -225,15 +225,12 @@ class Assistant:
     def _llm_answer(
         self, question: str, result: SearchResult, notice: str
     ) -> Iterator[str | Answer]:
-        """The LLM chooses among the passages (the decision model's picks first) and may say that
-        none answers; its answer is verified, and anything it cannot back falls back to the
+        """The LLM chooses among the top passages (in retrieval order) and may say that none
+        answers; its answer is verified, and anything it cannot back falls back to the
         extractive answer."""
         from .llm import NOT_FOUND, LLMError
 
-        given: list = []
-        for hit in (*result.quote, *result.hits):
-            if len(given) < 5 and all(g.chunk.id != hit.chunk.id for g in given):
-                given.append(hit)
+        given = list(result.hits[:5])  # retrieval order; the decision model's picks are among them
         text = ""
         try:
             for delta in self._chat().stream_answer(question, answers.passages(given)):
