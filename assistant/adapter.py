@@ -111,15 +111,12 @@ def train_adapter(
     queries: np.ndarray, vectors: np.ndarray, positives: Sequence[Sequence[int]], *,
     rank: int = 16, l2: float = 0.01, temperature: float = 0.02, steps: int = 200,
     lr: float = 1e-3, seed: int = 0, embedders: Sequence[str] = (), about: str = "",
-    candidates: np.ndarray | None = None,
 ) -> QueryAdapter:  # fmt: skip
     """Fit A, B so that each adapted query ranks its positive rows first among ``vectors``.
 
     ``queries``: n x dim normalised query vectors; ``vectors``: N x dim normalised chunk
     vectors (the negatives are all other rows); ``positives[i]``: gold rows of query i.
-    ``candidates`` (n x K rows, optional): each query's softmax runs over its own K rows only
-    (e.g. its plain dense top K plus its gold rows), which makes training on a large corpus
-    cheap. Full-batch Adam on the softmax loss; deterministic for a given seed.
+    Full-batch Adam on the softmax loss; deterministic for a given seed.
     """
     import torch
 
@@ -130,23 +127,14 @@ def train_adapter(
     dim = vectors.shape[1]
     q = torch.tensor(np.asarray(queries, np.float32)[keep])
     v = torch.tensor(np.asarray(vectors, np.float32))
-    if candidates is None:
-        pos = [list(positives[i]) for i in keep]
-    else:
-        cand = np.asarray(candidates)[keep]
-        pos = [[int(k) for k in np.flatnonzero(np.isin(cand[j], positives[i]))]
-               for j, i in enumerate(keep)]  # fmt: skip
-        v = v[torch.tensor(cand)]  # n x K x dim
+    pos = [list(positives[i]) for i in keep]
     a = torch.zeros(dim, rank, requires_grad=True)
     b = (torch.randn(rank, dim) * 0.01).requires_grad_()
     opt = torch.optim.Adam([a, b], lr=lr)
     for _ in range(steps):
         moved = q + (q @ a) @ b
         moved = moved / moved.norm(dim=1, keepdim=True)
-        if candidates is None:
-            logits = moved @ v.T / temperature
-        else:
-            logits = torch.einsum("nd,nkd->nk", moved, v) / temperature
+        logits = moved @ v.T / temperature
         lse = torch.logsumexp(logits, 1)
         loss = torch.stack([lse[j] - torch.logsumexp(logits[j, p], 0) for j, p in enumerate(pos)])
         loss = loss.mean() + l2 * ((a @ b) ** 2).sum()

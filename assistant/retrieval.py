@@ -17,7 +17,6 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -38,9 +37,6 @@ from .citations import (
 from .quantities import states_quantity
 from .records import Hit
 from .rerank import Reranker
-
-if TYPE_CHECKING:
-    from .decide import Decider
 
 
 @dataclass(frozen=True)
@@ -81,10 +77,9 @@ class SearchResult:
     top_similarity: float  # best dense cosine among allowed chunks (adapted query, if any)
     gate_score: float = 0.0
     focus: tuple[str, ...] = ()  # documents the question named (or the follow-up context)
-    # why it is not relevant: "score" (below the gate or the decision model's threshold) or
-    # "quantity" (asks for a figure that no top passage states); "" when relevant
+    # why it is not relevant: "score" (below the gate) or "quantity" (asks for a figure that
+    # no top passage states); "" when relevant
     reason: str = ""
-    quote: tuple[Hit, ...] = ()  # the hits the decision model chose to quote (decide.py)
 
 
 class Retriever:
@@ -92,10 +87,9 @@ class Retriever:
 
     def __init__(self, generation: Generation, embedder: Embedder,
                  config: RetrievalConfig = RetrievalConfig(),
-                 adapter: QueryAdapter | None = None, reranker: Reranker | None = None,
-                 decider: Decider | None = None) -> None:  # fmt: skip
+                 adapter: QueryAdapter | None = None,
+                 reranker: Reranker | None = None) -> None:  # fmt: skip
         self.gen = generation.load_all()
-        self.decider = decider  # chooses what to quote and whether to refuse (decide.py)
         self.embedder = embedder
         self.config = config
         self.adapter = adapter
@@ -373,12 +367,10 @@ class Retriever:
         order = exact + self._distinct([r for r, _ in ranked if r not in set(exact)], exact)
         best = ranked[0][1] if ranked else 1.0
         hits = []
-        rows = order[: max(k, self.reranker.depth if self.reranker else 0)]
-        cosines = np.asarray(self._vectors[rows], dtype=np.float32) @ qvec.astype(np.float32)
-        for r, cos in zip(rows, cosines.tolist(), strict=True):
+        for r in order[: max(k, self.reranker.depth if self.reranker else 0)]:
             score = fused.get(r, best) + (1.0 if r in exact else 0.0)
             hits.append(Hit(self.gen.chunks[r], score, dense_rank.get(r), bm25_rank.get(r),
-                            exact=r in exact, dense_score=cos))  # fmt: skip
+                            exact=r in exact))  # fmt: skip
         agree = min((max(h.dense_rank or 10**6, h.bm25_rank or 10**6) for h in hits[:3]),
                     default=10**6)  # fmt: skip
         gate_score = top_sim + (cfg.agree_bonus if agree <= cfg.agree_rank else 0.0)
@@ -388,11 +380,8 @@ class Retriever:
         hits = hits[:k]
         if not reason and not exact and cfg.quantity_check and not states_quantity(question, hits):
             reason = "quantity"
-        result = SearchResult(tuple(hits), not reason, top_sim, gate_score, tuple(mentioned),
-                              reason)  # fmt: skip
-        if self.decider is not None and not exact and hits:
-            result = self.decider.decide(question, result)
-        return result
+        return SearchResult(tuple(hits), not reason, top_sim, gate_score, tuple(mentioned),
+                            reason)  # fmt: skip
 
 
 def _minmax(values: np.ndarray) -> np.ndarray:
