@@ -14,8 +14,9 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
     || echo "warning: could not install chromium; browser tests will be skipped" >&2
 fi
-if ! command -v soffice >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  (apt-get update -qq && apt-get install -y -qq libreoffice-writer-nogui >/dev/null) \
+# LibreOffice: writer reads .doc/.wps; calc makes the .xls test fixture
+if [ "$(id -u)" = 0 ] && ! dpkg -s libreoffice-writer-nogui libreoffice-calc-nogui >/dev/null 2>&1; then
+  (apt-get update -qq && apt-get install -y -qq libreoffice-writer-nogui libreoffice-calc-nogui >/dev/null) \
     || echo "warning: could not install LibreOffice; .doc/.wps files will be skipped" >&2
 fi
 # OCR (rapidocr-onnxruntime's OpenCV needs libGL and GLib at run time); pdftoppm makes the scanned
