@@ -429,8 +429,12 @@ def open_button(doc_id: str, chunk_id: str, label: str) -> str:
     )
 
 
-def render_sources(answer: Answer | None, passages: dict[str, Chunk | None],
-                   suggestions: Sequence[tuple[str, str]], t: dict[str, str]) -> str:  # fmt: skip
+def render_sources(
+    answer: Answer | None,
+    passages: dict[str, Chunk | None],
+    suggestions: Sequence[tuple[str, str]],
+    t: dict[str, str],
+) -> str:
     """The sources panel: one card per citation, or the refusal notice with suggestions.
     ``passages`` maps chunk ids to their chunk (None when gone); ``suggestions`` holds
     (title, doc_id) pairs for a refusal."""
@@ -549,11 +553,15 @@ def _local_time(iso: str | None) -> str:
 
 def ingest_summary(run: dict, t: dict[str, str]) -> str:
     return t["summary"].format(
-        ingested=len(run.get("ingested", ())), unchanged=len(run.get("unchanged", ())),
-        skipped=len(run.get("skipped", ())), removed=len(run.get("removed", ())),
-        embedded=run.get("chunks_embedded", 0), chunks=run.get("chunks_total", 0),
-        docs=run.get("documents_total", 0), seconds=float(run.get("seconds", 0.0)),
-    )  # fmt: skip
+        ingested=len(run.get("ingested", ())),
+        unchanged=len(run.get("unchanged", ())),
+        skipped=len(run.get("skipped", ())),
+        removed=len(run.get("removed", ())),
+        embedded=run.get("chunks_embedded", 0),
+        chunks=run.get("chunks_total", 0),
+        docs=run.get("documents_total", 0),
+        seconds=float(run.get("seconds", 0.0)),
+    )
 
 
 def _adapter_line(adapter: dict, t: dict[str, str]) -> str:
@@ -665,8 +673,9 @@ go();
 """
 
 
-def create_app(assistant: Assistant, settings: Settings, users: UserStore | None,
-               audit: AuditLog) -> gr.Blocks:  # fmt: skip
+def create_app(
+    assistant: Assistant, settings: Settings, users: UserStore | None, audit: AuditLog
+) -> gr.Blocks:
     """Build the Blocks app (not launched). ``users`` None = no login: everyone is a local
     admin (single-user demo, ``policyqa serve --no-auth``)."""
     t = strings(settings.lang)
@@ -731,8 +740,9 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
 
     # --- asking ---
 
-    def run_question(who: User, question: str, history: Sequence[tuple[str, str]],
-                     context: Sequence[str]) -> Iterator[str | tuple[Answer, str]]:  # fmt: skip
+    def run_question(
+        who: User, question: str, history: Sequence[tuple[str, str]], context: Sequence[str]
+    ) -> Iterator[str | tuple[Answer, str]]:
         """Partial texts, then (final Answer, audit entry id)."""
         started = time.monotonic()
         final: Answer | None = None
@@ -795,8 +805,15 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
         yield chat, gr.skip(), sources_html(answer, who), conv, gr.skip()
 
     def new_chat():
-        return [], new_conversation(), render_sources(None, {}, [], t), "", gr.update(
-            visible=False), gr.update(visible=False), ""  # fmt: skip
+        return (
+            [],
+            new_conversation(),
+            render_sources(None, {}, [], t),
+            "",
+            gr.update(visible=False),
+            gr.update(visible=False),
+            "",
+        )
 
     def pick_example(evt: gr.SelectData) -> str:
         value = evt.value
@@ -995,15 +1012,20 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
         columns = t["log_cols"].split("|")
         data = [
             [
-                _local_time(r["time"]), r["user"], r["question"],
+                _local_time(r["time"]),
+                r["user"],
+                r["question"],
                 t["refused"] if r["refused"] else t["answered"],
-                "；".join(f"《{s.get('title', '')}》{'、'.join(s.get('articles', []))}"
-                         for s in r.get("sources", [])),
-                {1: "👍", -1: "👎"}.get(r.get("rating"), ""), r.get("comment") or "",
+                "；".join(
+                    f"《{s.get('title', '')}》{'、'.join(s.get('articles', []))}"
+                    for s in r.get("sources", [])
+                ),
+                {1: "👍", -1: "👎"}.get(r.get("rating"), ""),
+                r.get("comment") or "",
                 round(float(r.get("latency_ms") or 0)),
             ]
             for r in rows
-        ]  # fmt: skip
+        ]
         return pd.DataFrame(data, columns=columns)
 
     def usage(days: int, request: gr.Request):
@@ -1015,18 +1037,27 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
             {day: [d["day"][5:] for d in per_day], n: [d["questions"] for d in per_day]}
         )  # MM-DD labels: 30 full dates do not fit under the bars
         rates = pd.DataFrame(
-            [{day: pd.Timestamp(d["day"]), metric: t["refusal_rate"], rate: d["refusal_rate"]}
-             for d in per_day]
-            + [{day: pd.Timestamp(d["day"]), metric: t["negative_rate"], rate: d["negative_rate"]}
-               for d in per_day]
-        )  # fmt: skip
+            [
+                {day: pd.Timestamp(d["day"]), metric: t["refusal_rate"], rate: d["refusal_rate"]}
+                for d in per_day
+            ]
+            + [
+                {day: pd.Timestamp(d["day"]), metric: t["negative_rate"], rate: d["negative_rate"]}
+                for d in per_day
+            ]
+        )
         doc, cites = t["col_doc"], t["col_citations"]
         top = pd.DataFrame(
-            {doc: [d["title"] for d in stats["top_documents"]],
-             cites: [d["citations"] for d in stats["top_documents"]]}
-        )  # fmt: skip
-        titles = sorted({d.title for d in assistant.documents(Viewer.admin())}) if (
-            assistant.has_index()) else []  # fmt: skip
+            {
+                doc: [d["title"] for d in stats["top_documents"]],
+                cites: [d["citations"] for d in stats["top_documents"]],
+            }
+        )
+        titles = (
+            sorted({d.title for d in assistant.documents(Viewer.admin())})
+            if (assistant.has_index())
+            else []
+        )
         never = pd.DataFrame(
             {t["never_cited"]: [x for x in titles if x not in stats["cited_titles"]]}
         )
@@ -1076,30 +1107,46 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
                 with gr.Row():
                     with gr.Column(scale=3):
                         chatbot = gr.Chatbot(
-                            label=t["chat_label"], height=520, elem_id="pq-chat",
+                            label=t["chat_label"],
+                            height=520,
+                            elem_id="pq-chat",
                             placeholder=t["chat_placeholder"],
                             examples=[{"text": q} for q in examples],
-                            feedback_options=("Like", "Dislike"), buttons=["copy"],
-                            latex_delimiters=[], sanitize_html=True,
-                        )  # fmt: skip
+                            feedback_options=("Like", "Dislike"),
+                            buttons=["copy"],
+                            latex_delimiters=[],
+                            sanitize_html=True,
+                        )
                         with gr.Row():
                             question = gr.Textbox(
-                                show_label=False, placeholder=t["question_placeholder"],
-                                scale=8, lines=1, max_lines=4, elem_id="pq-question",
+                                show_label=False,
+                                placeholder=t["question_placeholder"],
+                                scale=8,
+                                lines=1,
+                                max_lines=4,
+                                elem_id="pq-question",
                                 autofocus=True,
-                            )  # fmt: skip
+                            )
                             with gr.Column(scale=1, min_width=90):
                                 send = gr.Button(t["send"], variant="primary", elem_id="pq-send")
                                 clear = gr.Button(t["new_chat"], size="sm", elem_id="pq-new")
                         with gr.Row(visible=False) as feedback_row:
-                            comment = gr.Textbox(label=t["fb_label"], placeholder=t["fb_placeholder"],
-                                                 scale=8, elem_id="pq-comment")  # fmt: skip
+                            comment = gr.Textbox(
+                                label=t["fb_label"],
+                                placeholder=t["fb_placeholder"],
+                                scale=8,
+                                elem_id="pq-comment",
+                            )
                             comment_send = gr.Button(t["fb_submit"], scale=1, min_width=80)
                     with gr.Column(scale=2):
                         sources = gr.HTML(
-                            render_sources(None, {}, [], t), js_on_load=_SOURCES_JS,
-                            elem_id="pq-sources", max_height=700, container=True, padding=True,
-                        )  # fmt: skip
+                            render_sources(None, {}, [], t),
+                            js_on_load=_SOURCES_JS,
+                            elem_id="pq-sources",
+                            max_height=700,
+                            container=True,
+                            padding=True,
+                        )
                 with gr.Column(visible=False, elem_id="pq-viewer-box") as viewer_box:
                     with gr.Row():
                         gr.Markdown(f"### {t['viewer']}")
@@ -1113,8 +1160,11 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
                     status_refresh = gr.Button(t["refresh"], size="sm", scale=0, min_width=80)
                 with gr.Tabs():
                     with gr.Tab(t["admin_docs"]):
-                        files = gr.File(label=t["upload_label"], file_count="multiple",
-                                        file_types=list(ALLOWED_EXTENSIONS))  # fmt: skip
+                        files = gr.File(
+                            label=t["upload_label"],
+                            file_count="multiple",
+                            file_types=list(ALLOWED_EXTENSIONS),
+                        )
                         with gr.Row():
                             folder_choice = gr.Dropdown(
                                 label=t["folder_label"],
@@ -1156,18 +1206,29 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
                         days = gr.Dropdown(label=t["days"], choices=[7, 30, 90], value=30)
                         with gr.Row():
                             plot_questions = gr.BarPlot(
-                                x=t["col_day"], y=t["col_questions"], title=t["plot_questions"],
-                                x_label_angle=-45, y_lim=[0, None], elem_id="pq-plot-questions",
-                            )  # fmt: skip
+                                x=t["col_day"],
+                                y=t["col_questions"],
+                                title=t["plot_questions"],
+                                x_label_angle=-45,
+                                y_lim=[0, None],
+                                elem_id="pq-plot-questions",
+                            )
                             plot_rates = gr.LinePlot(
-                                x=t["col_day"], y=t["col_rate"], color=t["col_metric"],
-                                title=t["plot_rates"], y_lim=[0, 1],
-                            )  # fmt: skip
+                                x=t["col_day"],
+                                y=t["col_rate"],
+                                color=t["col_metric"],
+                                title=t["plot_rates"],
+                                y_lim=[0, 1],
+                            )
                         with gr.Row():
                             plot_top = gr.BarPlot(
-                                x=t["col_doc"], y=t["col_citations"], title=t["plot_top"],
-                                sort="-y", x_label_angle=-30, y_lim=[0, None],
-                            )  # fmt: skip
+                                x=t["col_doc"],
+                                y=t["col_citations"],
+                                title=t["plot_top"],
+                                sort="-y",
+                                x_label_angle=-30,
+                                y_lim=[0, None],
+                            )
                             never_table = gr.Dataframe(interactive=False, label=t["never_cited"])
 
         # --- events ---
@@ -1185,11 +1246,13 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
         clear.click(new_chat, None, reset_outputs, **private)
         chatbot.clear(new_chat, None, reset_outputs, **private)  # the chat's own 🗑 button
         chatbot.like(on_like, [conv], [conv, feedback_row], concurrency_limit=None, **private)
-        comment_send.click(on_comment, [comment, conv], [comment, feedback_row],
-                           concurrency_limit=None, **private)  # fmt: skip
+        comment_send.click(
+            on_comment, [comment, conv], [comment, feedback_row], concurrency_limit=None, **private
+        )
         sources.click(open_document, None, [viewer_box, viewer], concurrency_limit=None, **private)
-        close_viewer.click(lambda: (gr.update(visible=False), ""), None, [viewer_box, viewer],
-                           **private)  # fmt: skip
+        close_viewer.click(
+            lambda: (gr.update(visible=False), ""), None, [viewer_box, viewer], **private
+        )
 
         # Admin events: concurrency_limit=None so that a re-ingest never waits behind questions
         # in the queue (a second run is refused by the service's lock instead of queued).
@@ -1206,8 +1269,9 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
             folder_choice,
             trash_choice,
         ]
-        reingest_btn.click(reingest, None, admin_result, api_name="admin_reingest",
-                           **admin_kw).then(after_admin, None, after_outputs, **private)  # fmt: skip
+        reingest_btn.click(
+            reingest, None, admin_result, api_name="admin_reingest", **admin_kw
+        ).then(after_admin, None, after_outputs, **private)
         files.change(
             preview, [files, folder_choice], upload_preview, api_name="admin_preview", **admin_kw
         )
@@ -1219,8 +1283,9 @@ def create_app(assistant: Assistant, settings: Settings, users: UserStore | None
             api_name="admin_upload",
             **admin_kw,
         ).then(after_admin, None, after_outputs, **private)
-        remove_btn.click(remove, [doc_choice, confirm], admin_result, api_name="admin_remove",
-                         **admin_kw).then(after_admin, None, after_outputs, **private)  # fmt: skip
+        remove_btn.click(
+            remove, [doc_choice, confirm], admin_result, api_name="admin_remove", **admin_kw
+        ).then(after_admin, None, after_outputs, **private)
         restore_btn.click(
             restore, [trash_choice], admin_result, api_name="admin_restore", **admin_kw
         ).then(after_admin, None, after_outputs, **private)
@@ -1338,8 +1403,9 @@ def serve(settings: Settings) -> None:
         print(ingest_summary(report.to_json(), t), file=sys.stderr, flush=True)
     audit = AuditLog(settings.data_dir / "audit.sqlite")
     demo = create_app(assistant, settings, users, audit)
-    demo.launch(server_name=settings.host, server_port=settings.port,
-                **launch_options(settings, users))  # fmt: skip
+    demo.launch(
+        server_name=settings.host, server_port=settings.port, **launch_options(settings, users)
+    )
 
 
 def main() -> None:

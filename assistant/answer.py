@@ -107,8 +107,9 @@ def extractive(question: str, result: SearchResult, notice: str = "") -> Answer:
         lead = "根据" if n == 1 else "另据"
         blocks.append(f"{lead}{_label(hit)}：“{quote}”[{n}]")
         cites.append(citation(n, hit, quote))
-    return Answer("\n\n".join(blocks), tuple(cites), False, True, "extractive", question,
-                  notice=notice)  # fmt: skip
+    return Answer(
+        "\n\n".join(blocks), tuple(cites), False, True, "extractive", question, notice=notice
+    )
 
 
 # --- verification --------------------------------------------------------------------------------

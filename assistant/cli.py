@@ -72,16 +72,29 @@ def ingest(ctx, source_dir, index_dir, model, full, quiet, max_file_mb, chunk_si
     """Build or update the index from SOURCE_DIR (default: corpus/)."""
     from ingest.pipeline import IngestOptions, run_ingest
 
-    s = _settings(ctx, source_dir=source_dir, index_dir=index_dir, model=model,
-                  max_file_mb=max_file_mb, chunk_size=chunk_size, quiet=quiet or None)  # fmt: skip
+    s = _settings(
+        ctx,
+        source_dir=source_dir,
+        index_dir=index_dir,
+        model=model,
+        max_file_mb=max_file_mb,
+        chunk_size=chunk_size,
+        quiet=quiet or None,
+    )
     options = IngestOptions(
-        model=s.model, models_dir=s.models_path, chunk_size=s.chunk_size,
-        max_bytes=int(s.max_file_mb * 1024 * 1024), full=full, quiet=s.quiet,
-        batch_size=s.batch_size, threads=s.threads, limits=s.load_limits(),
+        model=s.model,
+        models_dir=s.models_path,
+        chunk_size=s.chunk_size,
+        max_bytes=int(s.max_file_mb * 1024 * 1024),
+        full=full,
+        quiet=s.quiet,
+        batch_size=s.batch_size,
+        threads=s.threads,
+        limits=s.load_limits(),
         ocr_max_pages=s.ocr_max_pages,
         ocr_max_seconds=s.ocr_max_seconds,
         max_table_rows=s.max_table_rows,
-    )  # fmt: skip
+    )
     report = run_ingest(s.source_dir, s.index_path, options)
     click.echo(report.summary(), err=s.quiet)
     click.echo(f"index: {s.index_path}  report: {s.index_path / 'report.json'}", err=s.quiet)
@@ -121,7 +134,7 @@ _COMMON = [
         "--queries",
         type=click.Path(path_type=Path, exists=True),
         help='JSONL file of {"id", "question"} lines.',
-    ),  # fmt: skip
+    ),
     click.option("--groups", help="Act as a user in these groups (comma-separated)."),
     click.option("--user", help="Act as this user (their groups; admins see everything)."),
     click.option("--reranker", help="builtin | off | path of a reranker file (POLICYQA_RERANKER)."),
@@ -170,8 +183,13 @@ def ask(ctx, question, index_dir, queries, groups, user, reranker, as_json) -> N
     for q in _questions(question, queries):
         started = time.perf_counter()
         answer = service.ask(q.question, viewer)
-        log.record(viewer.name, q.question, answer,
-                   (time.perf_counter() - started) * 1000, tuple(viewer.groups or ()))  # fmt: skip
+        log.record(
+            viewer.name,
+            q.question,
+            answer,
+            (time.perf_counter() - started) * 1000,
+            tuple(viewer.groups or ()),
+        )
         if as_json:
             _out({"id": q.id, **answer.to_json()})
             continue
@@ -188,8 +206,13 @@ def ask(ctx, question, index_dir, queries, groups, user, reranker, as_json) -> N
 @click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder.")
 @click.option("--queries", required=True, type=click.Path(path_type=Path, exists=True))
 @click.option("--k", default=10, show_default=True)
-@click.option("--failures", type=click.Path(path_type=Path), default=Path("eval-failures.json"),
-              show_default=True, help="Where per-question failures are written.")  # fmt: skip
+@click.option(
+    "--failures",
+    type=click.Path(path_type=Path),
+    default=Path("eval-failures.json"),
+    show_default=True,
+    help="Where per-question failures are written.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--answers", is_flag=True, help="Also answer each question and check its citations.")
 @click.option("--reranker", help="builtin | off | path of a reranker file (POLICYQA_RERANKER).")
@@ -203,8 +226,9 @@ def evaluate(ctx, index_dir, queries, k, failures, as_json, answers, reranker) -
 
     s = _settings(ctx, index_dir=index_dir, reranker=reranker)
     service = Assistant(s)
-    report = run_eval(read_queries(queries), lambda q: service.search(q, k), k,
-                      service.ask if answers else None)  # fmt: skip
+    report = run_eval(
+        read_queries(queries), lambda q: service.search(q, k), k, service.ask if answers else None
+    )
     failures.write_text(json.dumps(report.failures, ensure_ascii=False, indent=1), "utf-8")
     if as_json:
         _out(report.to_json())
@@ -238,8 +262,14 @@ def serve(ctx, index_dir, source_dir, host, port, no_auth) -> None:
     """Start the web app (ingests the source folder first when there is no index)."""
     import ui
 
-    s = _settings(ctx, index_dir=index_dir, source_dir=source_dir, host=host, port=port,
-                  auth=False if no_auth else None)  # fmt: skip
+    s = _settings(
+        ctx,
+        index_dir=index_dir,
+        source_dir=source_dir,
+        host=host,
+        port=port,
+        auth=False if no_auth else None,
+    )
     ui.serve(s)
 
 

@@ -40,8 +40,11 @@ class EvalReport:
     failures: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()
-                if k != "failures"}  # fmt: skip
+        return {
+            k: (round(v, 4) if isinstance(v, float) else v)
+            for k, v in self.__dict__.items()
+            if k != "failures"
+        }
 
     def lines(self) -> list[str]:
         return [
@@ -50,8 +53,11 @@ class EvalReport:
             f"MRR@10 {self.mrr10:.3f}",
             f"refusal rate (unanswerable) {self.refusal_rate:.3f}  "
             f"false-refusal rate (answerable) {self.false_refusal_rate:.3f}",
-        ] + ([f"answers citing a gold article {self.cited_gold_rate:.3f}"]
-             if self.cited_gold_rate is not None else [])  # fmt: skip
+        ] + (
+            [f"answers citing a gold article {self.cited_gold_rate:.3f}"]
+            if self.cited_gold_rate is not None
+            else []
+        )
 
 
 def read_queries(path: Path) -> list[Query]:
@@ -97,8 +103,12 @@ def _recall(hits: list[Hit], gold: set[tuple[str, str]], k: int) -> float:
     return len(found) / len(gold)
 
 
-def evaluate(queries: list[Query], search: Callable[[str], SearchResult], k: int = 10,
-             answer: Callable[[str], Answer] | None = None) -> EvalReport:  # fmt: skip
+def evaluate(
+    queries: list[Query],
+    search: Callable[[str], SearchResult],
+    k: int = 10,
+    answer: Callable[[str], Answer] | None = None,
+) -> EvalReport:
     """Retrieval metrics; with ``answer``, also how often the answer cites a gold article."""
     rep = EvalReport()
     cited = 0
@@ -112,8 +122,15 @@ def evaluate(queries: list[Query], search: Callable[[str], SearchResult], k: int
             rep.n_unanswerable += 1
             sums["refused"] += not result.relevant
             if result.relevant:
-                rep.failures.append({"id": q.id, "question": q.question, "gold": [],
-                                     "problem": "not refused", "top": _brief(hits[:3])})  # fmt: skip
+                rep.failures.append(
+                    {
+                        "id": q.id,
+                        "question": q.question,
+                        "gold": [],
+                        "problem": "not refused",
+                        "top": _brief(hits[:3]),
+                    }
+                )
             continue
         rep.n_answerable += 1
         gold = set(q.gold)
@@ -126,13 +143,23 @@ def evaluate(queries: list[Query], search: Callable[[str], SearchResult], k: int
         sums["false_refused"] += not result.relevant
         if answer is not None:
             got = answer(q.question)
-            cited += any(c.articles and (normalise_title(c.title), a) in
-                         {(normalise_title(t), ga) for t, ga in gold}
-                         for c in got.citations for a in c.articles)  # fmt: skip
+            cited += any(
+                c.articles
+                and (normalise_title(c.title), a) in {(normalise_title(t), ga) for t, ga in gold}
+                for c in got.citations
+                for a in c.articles
+            )
         if rank is None or rank > 5 or not result.relevant:
-            rep.failures.append({"id": q.id, "question": q.question, "gold": [list(g) for g in gold],
-                                 "rank": rank, "refused": not result.relevant,
-                                 "top": _brief(hits[:5])})  # fmt: skip
+            rep.failures.append(
+                {
+                    "id": q.id,
+                    "question": q.question,
+                    "gold": [list(g) for g in gold],
+                    "rank": rank,
+                    "refused": not result.relevant,
+                    "top": _brief(hits[:5]),
+                }
+            )
     if rep.n_answerable:
         n = rep.n_answerable
         rep.recall5, rep.recall10 = sums["r5"] / n, sums["r10"] / n

@@ -85,10 +85,14 @@ class SearchResult:
 class Retriever:
     """Hybrid search over one loaded ``Generation``. Thread-safe for reads."""
 
-    def __init__(self, generation: Generation, embedder: Embedder,
-                 config: RetrievalConfig = RetrievalConfig(),
-                 adapter: QueryAdapter | None = None,
-                 reranker: Reranker | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        generation: Generation,
+        embedder: Embedder,
+        config: RetrievalConfig = RetrievalConfig(),
+        adapter: QueryAdapter | None = None,
+        reranker: Reranker | None = None,
+    ) -> None:
         self.gen = generation.load_all()
         self.embedder = embedder
         self.config = config
@@ -148,8 +152,11 @@ class Retriever:
 
     def _allowed(self, groups: frozenset[str] | None, question: str) -> np.ndarray:
         """Rows this search may rank: readable by ``groups``, not a superseded version."""
-        allowed = (self._group_mask(groups) if groups is not None and self.restricted.any()
-                   else np.ones(self.n, dtype=bool)).copy()  # fmt: skip
+        allowed = (
+            self._group_mask(groups)
+            if groups is not None and self.restricted.any()
+            else np.ones(self.n, dtype=bool)
+        ).copy()
         for doc_id in self._hidden_versions(question, self._superseded_for(groups, allowed)):
             allowed[self.rows_of_doc[doc_id]] = False
         return allowed
@@ -188,8 +195,12 @@ class Retriever:
             for year in years:  # the latest version in force in the named year
                 fitting = [d for d in dated if int(self.gen.documents[d].version_date[:4]) <= year]
                 keep = fitting[-1] if fitting else dated[0]
-            hidden += [d for d in dated if d != keep and self.gen.documents[d].version_date !=
-                       self.gen.documents[keep].version_date]  # fmt: skip
+            hidden += [
+                d
+                for d in dated
+                if d != keep
+                and self.gen.documents[d].version_date != self.gen.documents[keep].version_date
+            ]
         return hidden
 
     # --- the retrievers ------------------------------------------------------------------------
@@ -206,8 +217,9 @@ class Retriever:
         if not allowed.all():
             selector = faiss.IDSelectorBatch(np.flatnonzero(allowed).astype(np.int64))
             params = faiss.SearchParameters(sel=selector)
-        scores, rows = self.gen.faiss.search(query_vec.reshape(1, -1).astype(np.float32), k,
-                                             params=params)  # fmt: skip
+        scores, rows = self.gen.faiss.search(
+            query_vec.reshape(1, -1).astype(np.float32), k, params=params
+        )
         keep = rows[0] >= 0
         return rows[0][keep], scores[0][keep]
 
@@ -276,8 +288,13 @@ class Retriever:
             fused[r] += cfg.bm25_weight / (cfg.rrf_k + rank)
         return fused
 
-    def _convex(self, qvec: np.ndarray, dense_rank: dict[int, int], bm25_rank: dict[int, int],
-                bm25_all: np.ndarray | None) -> dict[int, float]:  # fmt: skip
+    def _convex(
+        self,
+        qvec: np.ndarray,
+        dense_rank: dict[int, int],
+        bm25_rank: dict[int, int],
+        bm25_all: np.ndarray | None,
+    ) -> dict[int, float]:
         """alpha * dense + (1 - alpha) * BM25 over the union of both candidate lists, each
         min-max normalised over that union (Bruch et al., 2023: convex combination beats RRF)."""
         rows = np.array(sorted({*dense_rank, *bm25_rank}), dtype=np.int64)
@@ -314,8 +331,13 @@ class Retriever:
         configured, to the fusion in use (convex scores lie in [0, 1])."""
         return self.config.rrf_k + 1.0 if self.config.fusion == "convex" else 1.0
 
-    def search(self, question: str, k: int = 10, groups: frozenset[str] | None = None,
-               context_docs: Sequence[str] = ()) -> SearchResult:  # fmt: skip
+    def search(
+        self,
+        question: str,
+        k: int = 10,
+        groups: frozenset[str] | None = None,
+        context_docs: Sequence[str] = (),
+    ) -> SearchResult:
         """Top-k hits for ``question`` among the chunks ``groups`` may read (None = all).
 
         ``context_docs``: documents of the previous turn, for follow-ups that name none.
@@ -369,10 +391,14 @@ class Retriever:
         hits = []
         for r in order[: max(k, self.reranker.depth if self.reranker else 0)]:
             score = fused.get(r, best) + (1.0 if r in exact else 0.0)
-            hits.append(Hit(self.gen.chunks[r], score, dense_rank.get(r), bm25_rank.get(r),
-                            exact=r in exact))  # fmt: skip
-        agree = min((max(h.dense_rank or 10**6, h.bm25_rank or 10**6) for h in hits[:3]),
-                    default=10**6)  # fmt: skip
+            hits.append(
+                Hit(
+                    self.gen.chunks[r], score, dense_rank.get(r), bm25_rank.get(r), exact=r in exact
+                )
+            )
+        agree = min(
+            (max(h.dense_rank or 10**6, h.bm25_rank or 10**6) for h in hits[:3]), default=10**6
+        )
         gate_score = top_sim + (cfg.agree_bonus if agree <= cfg.agree_rank else 0.0)
         reason = "" if exact or gate_score >= self.gate_for(adapter) else "score"
         if self.reranker is not None:  # the gate above reads the fusion order, as before
@@ -380,8 +406,7 @@ class Retriever:
         hits = hits[:k]
         if not reason and not exact and cfg.quantity_check and not states_quantity(question, hits):
             reason = "quantity"
-        return SearchResult(tuple(hits), not reason, top_sim, gate_score, tuple(mentioned),
-                            reason)  # fmt: skip
+        return SearchResult(tuple(hits), not reason, top_sim, gate_score, tuple(mentioned), reason)
 
 
 def _minmax(values: np.ndarray) -> np.ndarray:

@@ -86,11 +86,13 @@ class Assistant:
         self._llm = None
         self._unreadable: dict[str | None, str] = {}  # generation -> why it could not be loaded
         self.config = RetrievalConfig(
-            fusion=settings.fusion, alpha=settings.alpha,
-            rrf_k=settings.rrf_k, dense_weight=settings.dense_weight,
+            fusion=settings.fusion,
+            alpha=settings.alpha,
+            rrf_k=settings.rrf_k,
+            dense_weight=settings.dense_weight,
             bm25_weight=settings.bm25_weight,
             **({"gate": settings.gate} if settings.gate is not None else {}),
-        )  # fmt: skip
+        )
 
     # --- index lifecycle -------------------------------------------------------------------------
 
@@ -102,9 +104,11 @@ class Assistant:
         name = gen.embedder["name"]
         if self._embedder is None or self._embedder.name != name:
             self._embedder = load_embedder(
-                model_for(name), self.settings.models_path, threads=self.settings.threads,
+                model_for(name),
+                self.settings.models_path,
+                threads=self.settings.threads,
                 quiet=True,
-            )  # fmt: skip
+            )
         return self._embedder
 
     def retriever(self) -> Retriever:
@@ -147,18 +151,25 @@ class Assistant:
         try:
             s = self.settings
             options = IngestOptions(
-                model=s.model, models_dir=s.models_path, chunk_size=s.chunk_size,
-                max_bytes=int(s.max_file_mb * 1024 * 1024), full=full, quiet=True,
-                batch_size=s.batch_size, threads=s.threads, limits=s.load_limits(),
+                model=s.model,
+                models_dir=s.models_path,
+                chunk_size=s.chunk_size,
+                max_bytes=int(s.max_file_mb * 1024 * 1024),
+                full=full,
+                quiet=True,
+                batch_size=s.batch_size,
+                threads=s.threads,
+                limits=s.load_limits(),
                 ocr_max_pages=s.ocr_max_pages,
                 ocr_max_seconds=s.ocr_max_seconds,
                 max_table_rows=s.max_table_rows,
-            )  # fmt: skip
+            )
             emb = self._embedder
             if emb is not None and emb.name != embedder_name(s.model):
                 emb = None  # the index is being rebuilt with another model
-            report = run_ingest(s.source_dir, self.index_dir, options, embedder=emb,
-                                progress=progress)  # fmt: skip
+            report = run_ingest(
+                s.source_dir, self.index_dir, options, embedder=emb, progress=progress
+            )
             if self.has_index():
                 self.retriever()  # load the new generation before returning
             return report
@@ -170,13 +181,23 @@ class Assistant:
 
     # --- questions -------------------------------------------------------------------------------
 
-    def search(self, question: str, k: int = 10, viewer: Viewer = Viewer(),
-               context_docs: Sequence[str] = ()) -> SearchResult:  # fmt: skip
+    def search(
+        self,
+        question: str,
+        k: int = 10,
+        viewer: Viewer = Viewer(),
+        context_docs: Sequence[str] = (),
+    ) -> SearchResult:
         question, _ = clean_question(question)
         return self.retriever().search(question, k, viewer.groups, context_docs)
 
-    def ask(self, question: str, viewer: Viewer = Viewer(),
-            history: Sequence[tuple[str, str]] = (), context_docs: Sequence[str] = ()) -> Answer:  # fmt: skip
+    def ask(
+        self,
+        question: str,
+        viewer: Viewer = Viewer(),
+        history: Sequence[tuple[str, str]] = (),
+        context_docs: Sequence[str] = (),
+    ) -> Answer:
         final = None
         for item in self.ask_stream(question, viewer, history, context_docs):
             if isinstance(item, Answer):
@@ -184,9 +205,13 @@ class Assistant:
         assert final is not None
         return final
 
-    def ask_stream(self, question: str, viewer: Viewer = Viewer(),
-                   history: Sequence[tuple[str, str]] = (),
-                   context_docs: Sequence[str] = ()) -> Iterator[str | Answer]:  # fmt: skip
+    def ask_stream(
+        self,
+        question: str,
+        viewer: Viewer = Viewer(),
+        history: Sequence[tuple[str, str]] = (),
+        context_docs: Sequence[str] = (),
+    ) -> Iterator[str | Answer]:
         """Yield answer text as it grows (LLM mode), then the final, verified ``Answer``."""
         question, notice = clean_question(question)
         if not question:
@@ -240,8 +265,15 @@ class Assistant:
         cleaned, cited, verified = answers.verify(text, given)
         if not cited:
             fallback = answers.extractive(question, result, notice)
-            yield Answer(fallback.text, fallback.citations, False, fallback.verified, "extractive",
-                         question, notice="大模型回答未给出有效引用，已改为原文摘录。")  # fmt: skip
+            yield Answer(
+                fallback.text,
+                fallback.citations,
+                False,
+                fallback.verified,
+                "extractive",
+                question,
+                notice="大模型回答未给出有效引用，已改为原文摘录。",
+            )
             return
         yield Answer(cleaned, cited, False, verified, "llm", question, notice=notice)
 
@@ -317,8 +349,9 @@ class Assistant:
         """Which query adapter searches of this index use (read from the manifest, no model)."""
         setting = self.settings.query_adapter
         try:
-            adapter = adapter_for(setting, gen.embedder.get("name", ""),
-                                  int(gen.embedder.get("dim", 0)))  # fmt: skip
+            adapter = adapter_for(
+                setting, gen.embedder.get("name", ""), int(gen.embedder.get("dim", 0))
+            )
         except PolicyQAError as exc:
             return {"setting": setting, "in_use": False, "error": str(exc)}
         if adapter is None:
@@ -332,8 +365,10 @@ class Assistant:
 
     def documents(self, viewer: Viewer = Viewer()) -> list[DocumentInfo]:
         gen = self.retriever().gen
-        return sorted((d for d in gen.documents.values() if can_read(d.groups, viewer.groups)),
-                      key=lambda d: d.source)  # fmt: skip
+        return sorted(
+            (d for d in gen.documents.values() if can_read(d.groups, viewer.groups)),
+            key=lambda d: d.source,
+        )
 
 
 def _llm_notice(exc: Exception) -> str:

@@ -82,9 +82,13 @@ class Settings:
     def load_limits(self) -> LoadLimits:
         from ingest.budget import LoadLimits
 
-        return LoadLimits(max_unpacked_mb=self.max_unpacked_mb, max_paragraphs=self.max_paragraphs,
-                          max_text_chars=self.max_text_chars, timeout_s=self.loader_timeout,
-                          memory_mb=self.loader_memory_mb)  # fmt: skip
+        return LoadLimits(
+            max_unpacked_mb=self.max_unpacked_mb,
+            max_paragraphs=self.max_paragraphs,
+            max_text_chars=self.max_text_chars,
+            timeout_s=self.loader_timeout,
+            memory_mb=self.loader_memory_mb,
+        )
 
     @property
     def llm_enabled(self) -> bool:
@@ -162,8 +166,9 @@ def load_settings(config: Path | None = None, env: dict | None = None, **overrid
         raise PolicyQAError(f"未知设置 / unknown settings: {', '.join(sorted(unknown))}")
     settings = replace(Settings(), **{k: _coerce(k, v) for k, v in values.items()})
     if settings.fusion not in ("convex", "rrf"):
-        raise PolicyQAError(f"fusion 只能是 convex 或 rrf，收到 {settings.fusion!r} / "
-                            "fusion must be convex or rrf")  # fmt: skip
+        raise PolicyQAError(
+            f"fusion 只能是 convex 或 rrf，收到 {settings.fusion!r} / fusion must be convex or rrf"
+        )
     if not 0.0 <= settings.alpha <= 1.0:
         raise PolicyQAError(
             f"alpha 须在 0 到 1 之间，收到 {settings.alpha} / alpha must be in [0, 1]"

@@ -53,8 +53,10 @@ def main() -> None:
     chars = sum(len(load_docx(r)[0]) for r in results if isinstance(r, bytes))
     loading = time.perf_counter() - started
     print(f"one file alone: {single:.2f} s")
-    print(f"batch of {len(items)} in one process: {batch:.1f} s = {batch / len(items):.2f} s/file "
-          f"amortised; failed: {failed or 'none'}")  # fmt: skip
+    print(
+        f"batch of {len(items)} in one process: {batch:.1f} s = {batch / len(items):.2f} s/file "
+        f"amortised; failed: {failed or 'none'}"
+    )
     print(f"loading the converted .docx: {loading / len(items):.3f} s/file ({chars} characters)")
 
 

@@ -58,8 +58,17 @@ def policyqa(*args: str) -> subprocess.CompletedProcess:
 
 
 def evaluate(index: Path, queries: Path, work: Path) -> dict:
-    out = policyqa("eval", "--index", str(index), "--queries", str(queries), "--answers", "--json",
-                   "--failures", str(work / f"failures-{index.name}.json"))  # fmt: skip
+    out = policyqa(
+        "eval",
+        "--index",
+        str(index),
+        "--queries",
+        str(queries),
+        "--answers",
+        "--json",
+        "--failures",
+        str(work / f"failures-{index.name}.json"),
+    )
     return json.loads(out.stdout)
 
 
@@ -76,14 +85,18 @@ def main() -> None:
     started = time.perf_counter()
     policyqa("ingest", str(src), "--index", str(index), "--quiet")
     report = json.loads((index / "report.json").read_text(encoding="utf-8"))
-    print(f"ingest: {len(report['ingested'])} files, {report['chunks_total']} chunks, "
-          f"{time.perf_counter() - started:.0f} s; skipped: {report['skipped']}")  # fmt: skip
+    print(
+        f"ingest: {len(report['ingested'])} files, {report['chunks_total']} chunks, "
+        f"{time.perf_counter() - started:.0f} s; skipped: {report['skipped']}"
+    )
     mixed = evaluate(index, args.queries, args.work)
     markdown = evaluate(args.markdown_index, args.queries, args.work)
     key = "cited_gold_rate"
     print(json.dumps({"mixed": mixed, "markdown": markdown}, ensure_ascii=False, indent=1))
-    print(f"answers citing a gold article: Markdown {markdown[key]:.3f}, mixed formats "
-          f"{mixed[key]:.3f}, gap {markdown[key] - mixed[key]:+.3f} (target within 0.03)")  # fmt: skip
+    print(
+        f"answers citing a gold article: Markdown {markdown[key]:.3f}, mixed formats "
+        f"{mixed[key]:.3f}, gap {markdown[key] - mixed[key]:+.3f} (target within 0.03)"
+    )
 
 
 if __name__ == "__main__":

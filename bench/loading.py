@@ -62,9 +62,17 @@ def main() -> None:
         worker.append(total)
         start.append(started)
     a, b, s = statistics.median(inproc), statistics.median(worker), statistics.median(start)
-    print(json.dumps({"files": len(files), "in_process_s": round(a, 3), "worker_s": round(b, 3),
-                      "worker_start_s": round(s, 3),
-                      "overhead_per_file_ms": round((b - s - a) / max(len(files), 1) * 1000, 2)}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "files": len(files),
+                "in_process_s": round(a, 3),
+                "worker_s": round(b, 3),
+                "worker_start_s": round(s, 3),
+                "overhead_per_file_ms": round((b - s - a) / max(len(files), 1) * 1000, 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -131,14 +131,18 @@ def main() -> None:
     if not all(p.exists() for p in pdfs):
         pdfs = make_formats(md, args.work, formats=("pdf",))["pdf"]
     print(f"{len(md)} regulations, LibreOffice PDFs under {args.work}/pdf")
-    print("| extractor | labels found / Markdown | spurious | paragraphs in order "
-          "| running lines left (raw → removed) | s/page |")  # fmt: skip
+    print(
+        "| extractor | labels found / Markdown | spurious | paragraphs in order "
+        "| running lines left (raw → removed) | s/page |"
+    )
     print("|---|---|---|---|---|---|")
     for name in EXTRACTORS:
         r = measure(md, pdfs, name)
-        print(f"| {name} | {r['labels_found']}/{r['labels_md']} | {r['labels_spurious']} "
-              f"| {r['in_order']}/{r['paragraphs']} | {r['running_raw']} → {r['running_left']} "
-              f"| {r['seconds'] / r['pages']:.4f} ({r['pages']} pages) |")  # fmt: skip
+        print(
+            f"| {name} | {r['labels_found']}/{r['labels_md']} | {r['labels_spurious']} "
+            f"| {r['in_order']}/{r['paragraphs']} | {r['running_raw']} → {r['running_left']} "
+            f"| {r['seconds'] / r['pages']:.4f} ({r['pages']} pages) |"
+        )
 
 
 if __name__ == "__main__":

@@ -104,8 +104,9 @@ class AccessRules:
             rules.append((pattern, parse_groups(groups)))
         return cls(tuple(rules))
 
-    def groups_for(self, source: str, declared: tuple[str, ...] = (),
-                   target: str | None = None) -> tuple[str, ...]:  # fmt: skip
+    def groups_for(
+        self, source: str, declared: tuple[str, ...] = (), target: str | None = None
+    ) -> tuple[str, ...]:
         """Groups of ``source`` (its patterns plus the groups it declares). For a symlink,
         ``target`` is the real file's path: a reader must be allowed by both, so the link gets
         the groups they share (``conflicts`` tells when they share none)."""

@@ -84,13 +84,16 @@ def check_container(data: bytes, limits: LoadLimits, kind: str = "file") -> None
 
 
 def _too_big(kind: str, limits: LoadLimits) -> LoadError:
-    return LoadError(f"{kind} inflates past the {limits.max_unpacked_mb:g} MB unpacked limit "
-                     "(zip bomb?) / 解压后体积超限，已跳过")  # fmt: skip
+    return LoadError(
+        f"{kind} inflates past the {limits.max_unpacked_mb:g} MB unpacked limit "
+        "(zip bomb?) / 解压后体积超限，已跳过"
+    )
 
 
 def _too_many_paragraphs(kind: str, limits: LoadLimits) -> LoadError:
-    return LoadError(f"{kind} holds more than {limits.max_paragraphs} paragraphs (limit) "
-                     "/ 段落数超限，已跳过")  # fmt: skip
+    return LoadError(
+        f"{kind} holds more than {limits.max_paragraphs} paragraphs (limit) / 段落数超限，已跳过"
+    )
 
 
 def load_bounded(path: Path, root: Path, max_bytes: int, limits: LoadLimits) -> Document:
@@ -101,8 +104,10 @@ def load_bounded(path: Path, root: Path, max_bytes: int, limits: LoadLimits) -> 
             check_container(f.read(), limits, path.suffix.lower().lstrip(".") or "file")
     doc = load_file(path, root, max_bytes, limits.max_table_rows)
     if len(doc.text) > limits.max_text_chars:
-        raise LoadError(f"document yields more than {limits.max_text_chars} characters of text "
-                        "(limit) / 文本长度超限，已跳过")  # fmt: skip
+        raise LoadError(
+            f"document yields more than {limits.max_text_chars} characters of text "
+            "(limit) / 文本长度超限，已跳过"
+        )
     return doc
 
 
@@ -158,8 +163,9 @@ def _near_limit(megabytes: int) -> bool:
 
 
 def _out_of_memory(limits: LoadLimits) -> str:
-    return (f"loading needs more than the {limits.memory_mb} MB memory limit / "
-            "超出读取内存上限，已跳过")  # fmt: skip
+    return (
+        f"loading needs more than the {limits.memory_mb} MB memory limit / 超出读取内存上限，已跳过"
+    )
 
 
 class Loader:
@@ -190,15 +196,18 @@ class Loader:
             conn.send(job)
         if not conn.poll(self.limits.timeout_s):
             self._stop()
-            raise LoadError(f"loading took longer than the {self.limits.timeout_s:g} s time "
-                            "limit / 读取超时，已跳过")  # fmt: skip
+            raise LoadError(
+                f"loading took longer than the {self.limits.timeout_s:g} s time "
+                "limit / 读取超时，已跳过"
+            )
         try:
             kind, value = conn.recv()
         except (EOFError, OSError):
             code = self._process.poll() if self._process is not None else None
             self._stop()
-            raise LoadError(f"the loader process died (exit {code}); {_out_of_memory(self.limits)}"
-                            ) from None  # fmt: skip
+            raise LoadError(
+                f"the loader process died (exit {code}); {_out_of_memory(self.limits)}"
+            ) from None
         if kind == "ok":
             return value
         if kind == "exit":  # the worker stops after this file
@@ -212,11 +221,16 @@ class Loader:
             package_root = str(Path(__file__).resolve().parents[1])
             path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
             self._process = subprocess.Popen(
-                [sys.executable, "-c", "import sys; from ingest.budget import serve; "
-                 "serve(int(sys.argv[1]))", str(child.fileno())],
-                pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
+                [
+                    sys.executable,
+                    "-c",
+                    "import sys; from ingest.budget import serve; serve(int(sys.argv[1]))",
+                    str(child.fileno()),
+                ],
+                pass_fds=[child.fileno()],
+                stdin=subprocess.DEVNULL,
                 env={**os.environ, "PYTHONPATH": path},
-            )  # fmt: skip
+            )
             child.close()
             self._conn = Connection(parent.detach())
             if not self._started():

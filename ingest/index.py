@@ -74,20 +74,49 @@ class DocumentInfo:
 
 
 def _chunk_row(row: int, c: Chunk, terms: Sequence[str]) -> tuple:
-    return (row, c.id, c.doc_id, c.source, c.title, c.heading, json.dumps(c.articles),
-            json.dumps(c.pages), c.start, c.end, c.text, json.dumps(c.groups),
-            c.version_date, json.dumps(list(terms), ensure_ascii=False))  # fmt: skip
+    return (
+        row,
+        c.id,
+        c.doc_id,
+        c.source,
+        c.title,
+        c.heading,
+        json.dumps(c.articles),
+        json.dumps(c.pages),
+        c.start,
+        c.end,
+        c.text,
+        json.dumps(c.groups),
+        c.version_date,
+        json.dumps(list(terms), ensure_ascii=False),
+    )
 
 
 def _doc_row(d: Document | DocumentInfo, text: str, groups: Sequence[str]) -> tuple:
-    return (d.id, d.source, d.title, d.version_date, d.sha256, d.kind, json.dumps(list(groups)),
-            json.dumps([list(p) for p in d.pages]), text,
-            json.dumps(d.meta.to_json(), ensure_ascii=False))  # fmt: skip
+    return (
+        d.id,
+        d.source,
+        d.title,
+        d.version_date,
+        d.sha256,
+        d.kind,
+        json.dumps(list(groups)),
+        json.dumps([list(p) for p in d.pages]),
+        text,
+        json.dumps(d.meta.to_json(), ensure_ascii=False),
+    )
 
 
-def write_generation(index_dir: Path, *, documents: Sequence[tuple[Document | DocumentInfo, str,
-                     Sequence[str]]], chunks: Sequence[Chunk], vectors: np.ndarray,
-                     terms: Sequence[Sequence[str]], manifest: dict, report: IngestReport) -> str:  # fmt: skip
+def write_generation(
+    index_dir: Path,
+    *,
+    documents: Sequence[tuple[Document | DocumentInfo, str, Sequence[str]]],
+    chunks: Sequence[Chunk],
+    vectors: np.ndarray,
+    terms: Sequence[Sequence[str]],
+    manifest: dict,
+    report: IngestReport,
+) -> str:
     """Write a complete generation and make it CURRENT. Returns its name.
 
     ``documents`` holds (document, full text, groups) triples; ``chunks[i]`` has ``vectors[i]``
@@ -110,10 +139,14 @@ def write_generation(index_dir: Path, *, documents: Sequence[tuple[Document | Do
     db = sqlite3.connect(tmp / "chunks.sqlite")
     with db:
         db.executescript(_SCHEMA)
-        db.executemany("INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
-                       (_doc_row(d, text, g) for d, text, g in documents))  # fmt: skip
-        db.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                       (_chunk_row(i, c, t) for i, (c, t) in enumerate(zip(chunks, terms, strict=True))))  # fmt: skip
+        db.executemany(
+            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (_doc_row(d, text, g) for d, text, g in documents),
+        )
+        db.executemany(
+            "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (_chunk_row(i, c, t) for i, (c, t) in enumerate(zip(chunks, terms, strict=True))),
+        )
     db.close()
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     np.save(tmp / "vectors.npy", vectors)
@@ -126,9 +159,13 @@ def write_generation(index_dir: Path, *, documents: Sequence[tuple[Document | Do
     bm25.index([list(t) or [""] for t in terms] or [[""]], show_progress=False)
     bm25.save(str(tmp / "bm25"), show_progress=False)
     report = IngestReport(**{**report.__dict__, "generation": name})
-    manifest = {**manifest, "format_version": FORMAT_VERSION, "generation": name,
-                "built_at": report.finished_at, "counts": {"documents": len(documents),
-                "chunks": len(chunks)}}  # fmt: skip
+    manifest = {
+        **manifest,
+        "format_version": FORMAT_VERSION,
+        "generation": name,
+        "built_at": report.finished_at,
+        "counts": {"documents": len(documents), "chunks": len(chunks)},
+    }
     _write_json(tmp / "report.json", report.to_json())
     manifest["files"] = checksums(tmp)  # `policyqa status --check` compares them
     _write_json(tmp / "manifest.json", manifest)
@@ -169,8 +206,9 @@ def _publish(index_dir: Path, name: str) -> None:
 
 
 def _generations(index_dir: Path) -> list[str]:
-    return sorted(p.name for p in index_dir.glob("gen-*")
-                  if GENERATION_NAME.fullmatch(p.name) and p.is_dir())  # fmt: skip
+    return sorted(
+        p.name for p in index_dir.glob("gen-*") if GENERATION_NAME.fullmatch(p.name) and p.is_dir()
+    )
 
 
 _INDEX_ENTRY = re.compile(r"CURRENT|report\.json|lock|gen-\d+|tmp-.*|.*\.tmp\d+")
@@ -312,11 +350,21 @@ def lock_holder(index_dir: Path) -> int | None:
 
 
 def _chunk_from_row(r: sqlite3.Row, doc_number: str = "") -> Chunk:
-    return Chunk(id=r["id"], doc_id=r["doc_id"], source=r["source"], title=r["title"],
-                 heading=r["heading"], articles=tuple(json.loads(r["articles"])),
-                 pages=tuple(json.loads(r["pages"])), start=r["start"], end=r["end"],
-                 text=r["text"], groups=tuple(json.loads(r["groups"])),
-                 version_date=r["version_date"], doc_number=doc_number)  # fmt: skip
+    return Chunk(
+        id=r["id"],
+        doc_id=r["doc_id"],
+        source=r["source"],
+        title=r["title"],
+        heading=r["heading"],
+        articles=tuple(json.loads(r["articles"])),
+        pages=tuple(json.loads(r["pages"])),
+        start=r["start"],
+        end=r["end"],
+        text=r["text"],
+        groups=tuple(json.loads(r["groups"])),
+        version_date=r["version_date"],
+        doc_number=doc_number,
+    )
 
 
 def _read_documents(db: sqlite3.Connection) -> dict[str, DocumentInfo]:
@@ -425,8 +473,11 @@ class Generation:
                 with reading(self.folder / "bm25"):
                     self._bm25 = bm25s.BM25.load(str(self.folder / "bm25"), show_progress=False)
             except PolicyQAError as exc:  # name the file, when the checksums can tell which
-                bad = [rel for rel, _ in verify(self.folder, self.manifest)[0]
-                       if rel.startswith("bm25/")]  # fmt: skip
+                bad = [
+                    rel
+                    for rel, _ in verify(self.folder, self.manifest)[0]
+                    if rel.startswith("bm25/")
+                ]
                 if bad:
                     raise damaged(self.folder / bad[0], getattr(exc, "detail", "")) from exc
                 raise

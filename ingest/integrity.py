@@ -17,8 +17,9 @@ FIX = "请运行 policyqa ingest --full 重建 / rebuild it with `policyqa inges
 
 
 def damaged(path: Path | str, detail: str) -> IndexDamaged:
-    return IndexDamaged(f"索引文件损坏 / damaged index file {path} ({detail}): {FIX}", str(path),
-                        detail)  # fmt: skip
+    return IndexDamaged(
+        f"索引文件损坏 / damaged index file {path} ({detail}): {FIX}", str(path), detail
+    )
 
 
 def _detail(exc: BaseException) -> str:
@@ -56,8 +57,11 @@ def _sha256(path: Path) -> str:
 
 def checksums(folder: Path) -> dict[str, str]:
     """sha256 of every file of a generation being written, except the manifest itself."""
-    return {p.relative_to(folder).as_posix(): _sha256(p) for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name != "manifest.json"}  # fmt: skip
+    return {
+        p.relative_to(folder).as_posix(): _sha256(p)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "manifest.json"
+    }
 
 
 def verify(folder: Path, manifest: dict) -> tuple[list[tuple[str, str]], int]:

@@ -230,8 +230,14 @@ def _unwrap(text: str) -> str:
     one unless that one starts a new numbered item or heading."""
     out: list[str] = []
     for line in text.split("\n"):
-        if (out and out[-1].strip() and line.strip() and not _LINE_END.search(out[-1])
-                and not BLOCK_START.match(line) and len(out[-1]) >= 20):  # fmt: skip
+        if (
+            out
+            and out[-1].strip()
+            and line.strip()
+            and not _LINE_END.search(out[-1])
+            and not BLOCK_START.match(line)
+            and len(out[-1]) >= 20
+        ):
             out[-1] += line.strip()
         else:
             out.append(line)

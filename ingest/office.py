@@ -185,8 +185,15 @@ def convert_batch(
         while todo:
             attempt += 1
             report = partial(_report, progress, len(items) - len(todo), len(items))
-            hung = _run(exe, base / f"profile{attempt}", [inputs[i] for i in todo],
-                        [outputs[i] for i in todo], timeout_s, startup_s, report)  # fmt: skip
+            hung = _run(
+                exe,
+                base / f"profile{attempt}",
+                [inputs[i] for i in todo],
+                [outputs[i] for i in todo],
+                timeout_s,
+                startup_s,
+                report,
+            )
             for i in todo:
                 if outputs[i].exists() and outputs[i].stat().st_size:
                     results[i] = outputs[i].read_bytes()
@@ -204,15 +211,37 @@ def _report(progress, offset: int, total: int, done: int) -> None:
         progress("loading", offset + done, total)  # the UI's "reading" stage
 
 
-def _run(exe: str, profile: Path, inputs: list[Path], outputs: list[Path], timeout_s: float,
-         startup_s: float, report: Callable[[int], None]) -> int | None:  # fmt: skip
+def _run(
+    exe: str,
+    profile: Path,
+    inputs: list[Path],
+    outputs: list[Path],
+    timeout_s: float,
+    startup_s: float,
+    report: Callable[[int], None],
+) -> int | None:
     """One ``soffice --convert-to docx`` over ``inputs`` (converted in order). Returns the
     position of the file that made no progress within the timeout (process killed), or None."""
-    command = [exe, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-               "--nologo", "--nodefault", "--convert-to", "docx:MS Word 2007 XML",
-               "--outdir", str(outputs[0].parent), *map(str, inputs)]  # fmt: skip
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    command = [
+        exe,
+        f"-env:UserInstallation={profile.as_uri()}",
+        "--headless",
+        "--norestore",
+        "--nologo",
+        "--nodefault",
+        "--convert-to",
+        "docx:MS Word 2007 XML",
+        "--outdir",
+        str(outputs[0].parent),
+        *map(str, inputs),
+    ]
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     done, deadline = 0, time.monotonic() + timeout_s + startup_s
     while proc.poll() is None:
         time.sleep(0.1)

@@ -81,8 +81,11 @@ def scan(source_dir: Path) -> tuple[list[Path], list[Skipped]]:
     for dirpath, dirnames, filenames in os.walk(source_dir, followlinks=False):
         here = Path(dirpath)
         visible = sorted(d for d in dirnames if not d.startswith("."))
-        skipped += [Skipped((here / d).relative_to(source_dir).as_posix(), _LINKED_FOLDER)
-                    for d in visible if (here / d).is_symlink()]  # fmt: skip
+        skipped += [
+            Skipped((here / d).relative_to(source_dir).as_posix(), _LINKED_FOLDER)
+            for d in visible
+            if (here / d).is_symlink()
+        ]
         dirnames[:] = [d for d in visible if not (here / d).is_symlink()]
         for name in sorted(filenames):
             path = here / name
@@ -102,8 +105,10 @@ def scan(source_dir: Path) -> tuple[list[Path], list[Skipped]]:
 
 
 _LINKED_FOLDER = "symlinked folder not followed: link its files one by one / 不跟随链接的文件夹"
-_LINK_CONFLICT = ("symlink labelled for other groups than its target (access.toml): not "
-                  "ingested / 链接与其目标的访问组不一致，已忽略")  # fmt: skip
+_LINK_CONFLICT = (
+    "symlink labelled for other groups than its target (access.toml): not "
+    "ingested / 链接与其目标的访问组不一致，已忽略"
+)
 
 
 def _link_problem(path: Path, root: Path) -> str | None:
@@ -122,8 +127,11 @@ def _link_problem(path: Path, root: Path) -> str | None:
 def symlink_targets(source_dir: Path, files: list[Path]) -> dict[str, str]:
     """Source path of each symlink among ``files`` -> the source path of the real file."""
     root = source_dir.resolve()
-    return {p.relative_to(source_dir).as_posix(): p.resolve().relative_to(root).as_posix()
-            for p in files if p.is_symlink()}  # fmt: skip
+    return {
+        p.relative_to(source_dir).as_posix(): p.resolve().relative_to(root).as_posix()
+        for p in files
+        if p.is_symlink()
+    }
 
 
 def _settings_fingerprint(options: IngestOptions) -> dict:
@@ -139,15 +147,17 @@ def _previous(index_dir: Path, options: IngestOptions, name: str) -> _Previous:
     except IndexMissing:
         return _Previous(None, "no previous index / 首次建立索引")
     except IndexDamaged as exc:
-        return _Previous(None, f"previous index damaged: {exc.path} ({exc.detail}) "
-                               "/ 旧索引损坏，全部重建")  # fmt: skip
+        return _Previous(
+            None, f"previous index damaged: {exc.path} ({exc.detail}) / 旧索引损坏，全部重建"
+        )
     except PolicyQAError as exc:
         return _Previous(None, f"previous index unreadable ({exc}) / 旧索引不可用")
     if options.full:
         return _Previous(gen, "--full requested / 指定了 --full")
     if gen.embedder.get("name") != name:
-        return _Previous(gen, f"embedder changed from {gen.embedder.get('name')} to {name} "
-                              "/ 向量模型已更换")  # fmt: skip
+        return _Previous(
+            gen, f"embedder changed from {gen.embedder.get('name')} to {name} / 向量模型已更换"
+        )
     if gen.manifest.get("chunking") != _settings_fingerprint(options):
         return _Previous(gen, "chunking settings changed / 切分设置已更改")
     return _Previous(gen)
@@ -176,8 +186,14 @@ def _progress_bar(quiet: bool, total: int, callback: Progress | None):
     return bar, update
 
 
-def run_ingest(source_dir: Path, index_dir: Path, options: IngestOptions = IngestOptions(),
-               *, embedder: Embedder | None = None, progress: Progress | None = None) -> IngestReport:  # fmt: skip
+def run_ingest(
+    source_dir: Path,
+    index_dir: Path,
+    options: IngestOptions = IngestOptions(),
+    *,
+    embedder: Embedder | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
     """Bring the index at ``index_dir`` up to date with ``source_dir``. Holds the ingest lock."""
     if not source_dir.is_dir():
         raise LoadError(f"源目录不存在：{source_dir} / source folder not found: {source_dir}")
@@ -197,8 +213,14 @@ def run_ingest(source_dir: Path, index_dir: Path, options: IngestOptions = Inges
         return _run(source_dir, index_dir, options, embedder, progress, loader)
 
 
-def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Embedder | None,
-         progress: Progress | None, loader: Loader) -> IngestReport:  # fmt: skip
+def _run(
+    source_dir: Path,
+    index_dir: Path,
+    options: IngestOptions,
+    embedder: Embedder | None,
+    progress: Progress | None,
+    loader: Loader,
+) -> IngestReport:
     started = time.perf_counter()
     name = embedder.name if embedder is not None else embedder_name(options.model)
     prev = _previous(index_dir, options, name)
@@ -228,8 +250,10 @@ def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Em
         try:
             size = path.stat().st_size
             if size > options.max_bytes:
-                raise LoadError(f"file too large ({size / 1048576:.0f} MB > "
-                                f"{options.max_bytes / 1048576:.0f} MB) / 文件过大")  # fmt: skip
+                raise LoadError(
+                    f"file too large ({size / 1048576:.0f} MB > "
+                    f"{options.max_bytes / 1048576:.0f} MB) / 文件过大"
+                )
             digest = _sha256(path)
             if reuse and rel in old_docs and old_docs[rel].sha256 == digest:
                 kept.append((rel, old_docs[rel]))
@@ -252,11 +276,13 @@ def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Em
         removed = sorted(s for s in old_docs if s not in present)
 
     retokenise = reuse and old.manifest.get("terms") != terms_fingerprint()
-    relabelled = [rel for rel, info in kept if label(rel, _declared(old, info))
-                  != tuple(info.groups)]  # fmt: skip
+    relabelled = [
+        rel for rel, info in kept if label(rel, _declared(old, info)) != tuple(info.groups)
+    ]
     if reuse and not fresh and not removed and not relabelled and not retokenise:
-        report = _report(ingested, unchanged, skipped, removed, relabelled, 0, old, started, name,
-                         prev)  # fmt: skip
+        report = _report(
+            ingested, unchanged, skipped, removed, relabelled, 0, old, started, name, prev
+        )
         write_last_report(index_dir, report)
         prune(index_dir)
         return report
@@ -273,12 +299,28 @@ def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Em
     else:
         new_vectors, new_terms = np.zeros((0, dim), np.float32), []
     embed_seconds = time.perf_counter() - embed_started
-    all_vectors = np.vstack([v for v in (*vectors, new_vectors) if len(v)]) if (
-        vectors or len(new_vectors)) else np.zeros((0, dim), np.float32)  # fmt: skip
+    all_vectors = (
+        np.vstack([v for v in (*vectors, new_vectors) if len(v)])
+        if (vectors or len(new_vectors))
+        else np.zeros((0, dim), np.float32)
+    )
     del vectors, new_vectors
     all_chunks, all_terms, all_docs = chunks + new_chunks, terms + new_terms, docs + new_docs
-    report = _report(ingested, unchanged, skipped, removed, relabelled, len(new_chunks),
-                     None, started, name, prev, len(all_chunks), len(all_docs), embed_seconds)  # fmt: skip
+    report = _report(
+        ingested,
+        unchanged,
+        skipped,
+        removed,
+        relabelled,
+        len(new_chunks),
+        None,
+        started,
+        name,
+        prev,
+        len(all_chunks),
+        len(all_docs),
+        embed_seconds,
+    )
     chunk_ids: dict[str, list[str]] = defaultdict(list)  # one pass, not documents x chunks
     for c in all_chunks:
         chunk_ids[c.doc_id].append(c.id)
@@ -286,7 +328,7 @@ def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Em
         "embedder": {
             "name": name,
             "dim": int(all_vectors.shape[1]) if all_vectors.size else dim,
-        },  # fmt: skip
+        },
         "chunking": _settings_fingerprint(options),
         "terms": terms_fingerprint(),
         "declared_groups": {
@@ -300,23 +342,39 @@ def _run(source_dir: Path, index_dir: Path, options: IngestOptions, embedder: Em
                 "chunks": chunk_ids[d.id],
             }
             for d, _, _ in all_docs
-        },  # fmt: skip
+        },
     }
     if progress:
         progress("publishing", 0, 1)
-    gen = write_generation(index_dir, documents=all_docs, chunks=all_chunks, vectors=all_vectors,
-                           terms=all_terms, manifest=manifest, report=report)  # fmt: skip
+    gen = write_generation(
+        index_dir,
+        documents=all_docs,
+        chunks=all_chunks,
+        vectors=all_vectors,
+        terms=all_terms,
+        manifest=manifest,
+        report=report,
+    )
     return replace(report, generation=gen)
 
 
-def _embed(chunks: list[Chunk], embedder: Embedder | None, options: IngestOptions,
-           progress: Progress | None) -> tuple[np.ndarray, int]:  # fmt: skip
+def _embed(
+    chunks: list[Chunk],
+    embedder: Embedder | None,
+    options: IngestOptions,
+    progress: Progress | None,
+) -> tuple[np.ndarray, int]:
     """Vectors of ``chunks`` (and the model's dimension). A model loaded here is dropped before
     returning, so the index is written without ~1 GB of model weights still in memory."""
     own = embedder is None
     if own:
-        embedder = load_embedder(options.model, options.models_dir, batch_size=options.batch_size,
-                                 threads=options.threads, quiet=options.quiet)  # fmt: skip
+        embedder = load_embedder(
+            options.model,
+            options.models_dir,
+            batch_size=options.batch_size,
+            threads=options.threads,
+            quiet=options.quiet,
+        )
     bar, update = _progress_bar(options.quiet, len(chunks), progress)
     with bar:
         vectors = embedder.embed_documents([c.embedding_text() for c in chunks], update)
@@ -365,17 +423,38 @@ def _dim(embedder: Embedder | None, old: Generation | None) -> int:
     return int(old.embedder["dim"]) if old is not None else 384
 
 
-def _report(ingested, unchanged, skipped, removed, relabelled, embedded, old, started, name,
-            prev: _Previous, chunks_total=None, docs_total=None, embed_seconds=0.0) -> IngestReport:  # fmt: skip
+def _report(
+    ingested,
+    unchanged,
+    skipped,
+    removed,
+    relabelled,
+    embedded,
+    old,
+    started,
+    name,
+    prev: _Previous,
+    chunks_total=None,
+    docs_total=None,
+    embed_seconds=0.0,
+) -> IngestReport:
     if old is not None:
         chunks_total, docs_total = len(old.chunks), len(old.documents)
     return IngestReport(
-        ingested=tuple(ingested), unchanged=tuple(unchanged), skipped=tuple(skipped),
-        removed=tuple(removed), relabelled=tuple(relabelled), chunks_embedded=embedded,
-        chunks_total=chunks_total or 0, documents_total=docs_total or 0,
-        full_rebuild=not prev.usable(), rebuild_reason=prev.reason,
-        seconds=time.perf_counter() - started, embed_seconds=embed_seconds,
+        ingested=tuple(ingested),
+        unchanged=tuple(unchanged),
+        skipped=tuple(skipped),
+        removed=tuple(removed),
+        relabelled=tuple(relabelled),
+        chunks_embedded=embedded,
+        chunks_total=chunks_total or 0,
+        documents_total=docs_total or 0,
+        full_rebuild=not prev.usable(),
+        rebuild_reason=prev.reason,
+        seconds=time.perf_counter() - started,
+        embed_seconds=embed_seconds,
         generation=old.name if old is not None else "",
-        finished_at=datetime.now(UTC).isoformat(timespec="seconds"), embedder=name,
+        finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        embedder=name,
         ocr=tuple(current_run().documents),
-    )  # fmt: skip
+    )

@@ -49,8 +49,9 @@ def test_a_link_to_a_restricted_file_keeps_the_targets_groups(linked, tmp_path, 
     found = _chunks_with(tmp_path / "index", SECRET)
     assert found, report.summary()
     assert all(c.groups == ("hr",) for c in found), [(c.source, c.groups) for c in found]
-    service = Assistant(make_settings(tmp_path, tmp_path / "index", source_dir=linked),
-                        embedder=minilm)  # fmt: skip
+    service = Assistant(
+        make_settings(tmp_path, tmp_path / "index", source_dir=linked), embedder=minilm
+    )
     for question in (f"{SECRET}成员有哪些？", "《内部人事调配细则》第一条"):
         result = service.search(question, 10, FIN)
         assert not any(SECRET in h.chunk.text for h in result.hits)
@@ -75,8 +76,11 @@ def test_a_link_gets_the_stricter_labels_and_conflicts_are_skipped(linked, tmp_p
     assert "broken symlink" in reasons["断链.md"]
     assert "symlinked folder" in reasons["人事链接"]
     by_source = {c.source: c.groups for c in _chunks_with(tmp_path / "index", SECRET)}
-    assert by_source == {"人事/内部.md": ("hr", "hr-leads"), "公开副本.md": ("hr", "hr-leads"),
-                         "仅限人事组长.md": ("hr-leads",)}  # fmt: skip
+    assert by_source == {
+        "人事/内部.md": ("hr", "hr-leads"),
+        "公开副本.md": ("hr", "hr-leads"),
+        "仅限人事组长.md": ("hr-leads",),
+    }
 
 
 def test_relabelling_a_links_target_relabels_the_link(linked, tmp_path, minilm):
@@ -122,8 +126,9 @@ def test_unreadable_front_matter_fails_closed(head, tmp_path, minilm):
     body = corpus_file("职工带薪年休假条例").read_text(encoding="utf-8")
     src = tmp_path / "src"
     src.mkdir()
-    (src / "内部.md").write_text(head + body.replace("年休假5天", f"年休假5天（{SECRET}）"),
-                                 encoding="utf-8")  # fmt: skip
+    (src / "内部.md").write_text(
+        head + body.replace("年休假5天", f"年休假5天（{SECRET}）"), encoding="utf-8"
+    )
     with pytest.raises(LoadError, match="front matter"):
         load_file(src / "内部.md", src)
     shutil.copy(corpus_file("全国年节及纪念日放假办法"), src)
@@ -151,8 +156,10 @@ NEW = "人事/考勤管理办法(2025-01-01).md"
 
 
 def _attendance(year: int, days: int) -> str:
-    return (f"# 考勤管理办法\n\n{year}年1月1日 印发\n\n第一条 职工每月迟到累计{days}次以上的，"
-            f"按旷工半天处理。\n\n第二条 考勤记录由各部门按月报送。\n")  # fmt: skip
+    return (
+        f"# 考勤管理办法\n\n{year}年1月1日 印发\n\n第一条 职工每月迟到累计{days}次以上的，"
+        f"按旷工半天处理。\n\n第二条 考勤记录由各部门按月报送。\n"
+    )
 
 
 def _versions(src, with_new: bool):
@@ -176,8 +183,9 @@ def versions(tmp_path_factory, minilm):
     return built
 
 
-@pytest.mark.parametrize("question", ["迟到累计几次按旷工处理？", "《考勤管理办法》第一条",
-                                      "2025年的考勤管理办法第一条"])  # fmt: skip
+@pytest.mark.parametrize(
+    "question", ["迟到累计几次按旷工处理？", "《考勤管理办法》第一条", "2025年的考勤管理办法第一条"]
+)
 def test_a_restricted_newer_version_does_not_hide_the_public_one(versions, question):
     both, public = versions["both"], versions["public"]
     seen = both.search(question, 5, FIN.groups)

@@ -159,8 +159,9 @@ def test_numbers_must_increase_so_a_late_reference_line_is_not_an_article(tmp_pa
 
 def test_long_article_split_at_paragraph_boundaries_keeps_label():
     doc, chunks = _chunks(corpus_file("公务员法"), size=150)
-    long_ones = [label for label in _labels(chunks)
-                 if sum(1 for c in chunks if c.articles == (label,)) > 1]  # fmt: skip
+    long_ones = [
+        label for label in _labels(chunks) if sum(1 for c in chunks if c.articles == (label,)) > 1
+    ]
     assert len(long_ones) >= 5
     for label in long_ones:
         pieces = [c for c in chunks if c.articles == (label,)]
@@ -179,7 +180,9 @@ def test_long_article_split_at_paragraph_boundaries_keeps_label():
 def test_real_article_longer_than_chunk_size():
     """第五条 of the 2020 IP criminal-case interpretation is ~820 characters in two paragraphs."""
     folder = _need(STARD / "司法解释")
-    (path,) = folder.glob("最高人民法院 最高人民检察院关于办理侵犯知识产权刑事案件具体应用法律若干问题的解释（三）(2020-09-12).md")  # fmt: skip
+    (path,) = folder.glob(
+        "最高人民法院 最高人民检察院关于办理侵犯知识产权刑事案件具体应用法律若干问题的解释（三）(2020-09-12).md"
+    )
     doc, chunks = _chunks(path)
     pieces = [c for c in chunks if c.articles == ("第五条",)]
     assert len(pieces) == 2
@@ -222,9 +225,9 @@ def test_criminal_law_article_zhi_yi_and_book_headings():
     _check_article_document(doc, chunks)
     labels = _labels(chunks)
     i = labels.index("第一百二十条")
-    assert labels[i : i + 8] == ["第一百二十条"] + [f"第一百二十条之{n}" for n in "一二三四五六"] + [
-        "第一百二十一条"
-    ]  # fmt: skip
+    assert labels[i : i + 8] == ["第一百二十条"] + [
+        f"第一百二十条之{n}" for n in "一二三四五六"
+    ] + ["第一百二十一条"]
     assert article_number("第一百二十条之六") == (120, 6)
     assert sum("之" in label for label in labels) > 40
     by_label = {c.articles[0]: c for c in chunks if c.articles}
@@ -327,8 +330,15 @@ def test_chinese_numerals_round_trip():
     for n in range(1, 1301):
         assert cn_to_int(int_to_cn(n)) == n, n
     assert [int_to_cn(n) for n in (10, 15, 20, 103, 110, 1000, 1001, 1260)] == [
-        "十", "十五", "二十", "一百零三", "一百一十", "一千", "一千零一", "一千二百六十"
-    ]  # fmt: skip
+        "十",
+        "十五",
+        "二十",
+        "一百零三",
+        "一百一十",
+        "一千",
+        "一千零一",
+        "一千二百六十",
+    ]
     assert cn_to_int("两") == 2 and cn_to_int("12") == 12
     assert article_number("第十条之一") == (10, 1) and article_number("二十七、") == (27, 0)
     with pytest.raises(ValueError):

@@ -24,8 +24,10 @@ def run(*args, input=None):
 @pytest.mark.slow
 def test_ask_json_lines_and_audit(env, office_index):
     queries = env / "q.jsonl"
-    lines = [{"id": 1, "question": "《职工带薪年休假条例》第三条"},
-             {"id": "x", "question": "食堂早饭几点开始供应？"}]  # fmt: skip
+    lines = [
+        {"id": 1, "question": "《职工带薪年休假条例》第三条"},
+        {"id": "x", "question": "食堂早饭几点开始供应？"},
+    ]
     queries.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), "utf-8")
     out = run("ask", "--index", office_index, "--queries", queries, "--json")
     assert out.exit_code == 0, out.output
@@ -58,8 +60,16 @@ def test_ask_plain_text_prints_sources(env, office_index):
 
 
 def test_users_add_reads_password_from_stdin(env):
-    out = run("users", "add", "alice", "--role", "admin", "--groups", "hr,finance",
-              input="correct horse\n")  # fmt: skip
+    out = run(
+        "users",
+        "add",
+        "alice",
+        "--role",
+        "admin",
+        "--groups",
+        "hr,finance",
+        input="correct horse\n",
+    )
     assert out.exit_code == 0, out.output
     listing = run("users", "list")
     assert "alice\tadmin\tfinance,hr" in listing.output
@@ -92,8 +102,9 @@ def test_a_question_that_is_not_a_string_names_its_line(env, value):
     from ingest.errors import PolicyQAError
 
     bad = env / "bad.jsonl"
-    bad.write_text(f'{{"id": 1, "question": "年假几天？"}}\n{{"id": 2, "question": {value}}}\n',
-                   "utf-8")  # fmt: skip
+    bad.write_text(
+        f'{{"id": 1, "question": "年假几天？"}}\n{{"id": 2, "question": {value}}}\n', "utf-8"
+    )
     with pytest.raises(PolicyQAError, match="line 2"):
         read_queries(bad)
     bad.write_text(f'{{"id": 2, "question": {value}}}\n', "utf-8")

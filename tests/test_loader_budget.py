@@ -94,20 +94,33 @@ def test_a_loader_past_its_memory_limit_is_stopped_and_the_run_goes_on(tmp_path,
     make_paragraphs_docx(src / "大.docx", 2_000_000)  # 72 MB of XML: its tree needs > 400 MB
     leave = corpus_file("职工带薪年休假条例")
     (src / leave.name).write_bytes(leave.read_bytes())
-    limits = LoadLimits(memory_mb=400, max_paragraphs=10**7, max_unpacked_mb=1000,
-                        max_text_chars=10**9, timeout_s=300)  # fmt: skip
-    report = run_ingest(src, tmp_path / "index", IngestOptions(quiet=True, limits=limits),
-                        embedder=minilm)  # fmt: skip
+    limits = LoadLimits(
+        memory_mb=400,
+        max_paragraphs=10**7,
+        max_unpacked_mb=1000,
+        max_text_chars=10**9,
+        timeout_s=300,
+    )
+    report = run_ingest(
+        src, tmp_path / "index", IngestOptions(quiet=True, limits=limits), embedder=minilm
+    )
     assert report.ingested == (leave.name,)
     (skipped,) = report.skipped
     assert skipped.source == "大.docx" and "400 MB memory limit" in skipped.reason
 
 
 def test_the_limits_come_from_the_settings():
-    env = {"POLICYQA_MAX_PARAGRAPHS": "500", "POLICYQA_LOADER_TIMEOUT": "7.5",
-           "POLICYQA_MAX_UNPACKED_MB": "20", "POLICYQA_MAX_TEXT_CHARS": "9000",
-           "POLICYQA_LOADER_MEMORY_MB": "1024"}  # fmt: skip
+    env = {
+        "POLICYQA_MAX_PARAGRAPHS": "500",
+        "POLICYQA_LOADER_TIMEOUT": "7.5",
+        "POLICYQA_MAX_UNPACKED_MB": "20",
+        "POLICYQA_MAX_TEXT_CHARS": "9000",
+        "POLICYQA_LOADER_MEMORY_MB": "1024",
+    }
     assert load_settings(env=env).load_limits() == LoadLimits(
-        max_unpacked_mb=20.0, max_paragraphs=500, max_text_chars=9000, timeout_s=7.5,
+        max_unpacked_mb=20.0,
+        max_paragraphs=500,
+        max_text_chars=9000,
+        timeout_s=7.5,
         memory_mb=1024,
-    )  # fmt: skip
+    )

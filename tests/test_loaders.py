@@ -176,13 +176,18 @@ def test_docx_headings_and_table_rows_in_document_order():
     assert ("三、附则", 1) in heading_texts
     assert all(not t.startswith(("1.", "2.")) for t, _ in heading_texts)  # items are body text
     order = [
-        "一、总则", "（一）目的", "（二）适用范围", "二、共享程序", "（一）申请",
+        "一、总则",
+        "（一）目的",
+        "（二）适用范围",
+        "二、共享程序",
+        "（一）申请",
         "2. 数据提供处室按照下表",
         "表1 · 无条件共享 · 审批人：无需审批，办理时限：即时获取",
         "表1 · 有条件共享 · 审批人：数据提供处室负责人，办理时限：5个工作日",
         "表1 · 不予共享 · 审批人：分管副局长，办理时限：3个工作日内书面说明理由",
-        "（二）使用", "三、附则",
-    ]  # fmt: skip
+        "（二）使用",
+        "三、附则",
+    ]
     positions = [doc.text.index(s) for s in order]
     assert positions == sorted(positions)
     # the table's data rows are units of their own (ingest/tables.py): one line each, every
@@ -219,13 +224,21 @@ def test_pdf_page_spans():
 
 def test_html_main_content_without_noise():
     doc = _load("sample.html")
-    for noise in ("脚本噪声不应出现", "样式噪声不应出现", "导航噪声不应出现",
-                  "页眉噪声不应出现", "页脚噪声不应出现", "侧栏噪声不应出现"):  # fmt: skip
+    for noise in (
+        "脚本噪声不应出现",
+        "样式噪声不应出现",
+        "导航噪声不应出现",
+        "页眉噪声不应出现",
+        "页脚噪声不应出现",
+        "侧栏噪声不应出现",
+    ):
         assert noise not in doc.text, noise
     assert "门户网站" not in doc.title
     assert [doc.text[a:b] for a, b, _ in doc.headings] == [
-        "滨江市数据安全样例规定", "第一章 总则", "第二章 安全管理"
-    ]  # fmt: skip
+        "滨江市数据安全样例规定",
+        "第一章 总则",
+        "第二章 安全管理",
+    ]
     assert [level for _, _, level in doc.headings] == [1, 2, 2]
     # 第三条 has two <p> paragraphs: two lines
     third = doc.text[doc.text.index("第三条") : doc.text.index("第四条")]
@@ -252,9 +265,7 @@ def bad_dir(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.mark.parametrize(
-    "name", [n for n, kind in make_bad.EXPECTED.items() if kind in REASONS]
-)  # fmt: skip
+@pytest.mark.parametrize("name", [n for n, kind in make_bad.EXPECTED.items() if kind in REASONS])
 def test_bad_input_raises_load_error_with_reason(bad_dir, name):
     kind = make_bad.EXPECTED[name]
     tracemalloc.start()

@@ -88,8 +88,12 @@ def _encrypted_doc(made, dest: Path) -> Path:
     probe = subprocess.run(["/usr/bin/python3", "-c", "import uno"], capture_output=True)
     if probe.returncode:
         pytest.skip("system python3-uno not installed (needed to write an encrypted .doc)")
-    subprocess.run(["/usr/bin/python3", str(ENCRYPT), str(made["docx"][0]), str(dest), "secret"],
-                   check=True, timeout=180, capture_output=True)  # fmt: skip
+    subprocess.run(
+        ["/usr/bin/python3", str(ENCRYPT), str(made["docx"][0]), str(dest), "secret"],
+        check=True,
+        timeout=180,
+        capture_output=True,
+    )
     return dest
 
 

@@ -56,15 +56,33 @@ T = ui.strings("zh")
 
 
 def _citation(**kw) -> Citation:
-    base = dict(n=1, source="a.md", title="职工带薪年休假条例", heading="", articles=("第三条",),
-                pages=(), quote="已满10年不满20年的，年休假10天。", chunk_id="d1-00001",
-                doc_id="d1")  # fmt: skip
+    base = dict(
+        n=1,
+        source="a.md",
+        title="职工带薪年休假条例",
+        heading="",
+        articles=("第三条",),
+        pages=(),
+        quote="已满10年不满20年的，年休假10天。",
+        chunk_id="d1-00001",
+        doc_id="d1",
+    )
     return Citation(**{**base, **kw})
 
 
 def _chunk(text: str, **kw) -> Chunk:
-    base = dict(id="d1-00001", doc_id="d1", source="a.md", title="职工带薪年休假条例",
-                heading="", articles=("第三条",), pages=(), start=0, end=len(text), text=text)  # fmt: skip
+    base = dict(
+        id="d1-00001",
+        doc_id="d1",
+        source="a.md",
+        title="职工带薪年休假条例",
+        heading="",
+        articles=("第三条",),
+        pages=(),
+        start=0,
+        end=len(text),
+        text=text,
+    )
     return Chunk(**{**base, **kw})
 
 
@@ -92,8 +110,14 @@ def test_refusal_panel_is_a_notice_with_suggestions():
 
 
 def test_chat_markdown_cannot_inject_html_or_links():
-    answer = Answer("<img src=x onerror=alert(1)> [点我](javascript:alert(1)) ![x](http://e/x.png)[1]",
-                    (_citation(),), False, True, "extractive", notice="大模型暂不可用")  # fmt: skip
+    answer = Answer(
+        "<img src=x onerror=alert(1)> [点我](javascript:alert(1)) ![x](http://e/x.png)[1]",
+        (_citation(),),
+        False,
+        True,
+        "extractive",
+        notice="大模型暂不可用",
+    )
     out = ui.answer_markdown(answer, T, show_notice=True)
     assert "<img" not in out and "](" not in out
     assert '<sup class="pq-ref">[1]</sup>' in out
@@ -149,10 +173,17 @@ def test_follow_ups_carry_history_and_cited_documents(tmp_path):
     from assistant.settings import Settings
 
     notice = "大模型暂不可用，以下为原文摘录。（timeout）"
-    first = Answer("年休假10天。[1]", (_citation(doc_id="leave"),), False, True, "extractive",
-                   notice=notice)  # fmt: skip
-    second = Answer("国家法定休假日不计入。[1]", (_citation(doc_id="leave2"),), False, True,
-                    "extractive", notice=notice)  # fmt: skip
+    first = Answer(
+        "年休假10天。[1]", (_citation(doc_id="leave"),), False, True, "extractive", notice=notice
+    )
+    second = Answer(
+        "国家法定休假日不计入。[1]",
+        (_citation(doc_id="leave2"),),
+        False,
+        True,
+        "extractive",
+        notice=notice,
+    )
     stub = StubAssistant([first, second])
     audit = AuditLog(tmp_path / "audit.sqlite")
     demo = ui.create_app(stub, Settings(auth=False), None, audit)
@@ -181,8 +212,9 @@ def test_app_builds_in_english(tmp_path):
     from assistant.audit import AuditLog
     from assistant.settings import Settings
 
-    demo = ui.create_app(StubAssistant([]), Settings(auth=False, lang="en"), None,
-                         AuditLog(tmp_path / "a.sqlite"))  # fmt: skip
+    demo = ui.create_app(
+        StubAssistant([]), Settings(auth=False, lang="en"), None, AuditLog(tmp_path / "a.sqlite")
+    )
     assert demo.title == "Policy Q&A"
     names = {d.api_name for d in demo.fns.values() if d.api_name}
     assert {"ask", "ask_stream", "feedback", "admin_reingest", "admin_upload"} <= names
@@ -221,11 +253,17 @@ def build_app(tmp: Path, cache: Path, *, llm_url: str = "", model: str = MODEL):
     (src / "网页转义测试规定.md").write_text(XSS_DOC, encoding="utf-8")
     (src / "财务保密规定.md").write_text(SECRET_DOC, encoding="utf-8")
     settings = load_settings(
-        env={}, source_dir=src, data_dir=data, models_dir=cache / "models", model=model,
-        threads=1, gate=0.0,
-        llm_base_url=llm_url or None, llm_model="fake-model" if llm_url else None,
+        env={},
+        source_dir=src,
+        data_dir=data,
+        models_dir=cache / "models",
+        model=model,
+        threads=1,
+        gate=0.0,
+        llm_base_url=llm_url or None,
+        llm_model="fake-model" if llm_url else None,
         llm_timeout=10.0,
-    )  # fmt: skip
+    )
     cached = cache / "index"
     if (cached / "CURRENT").is_file():
         shutil.copytree(cached, settings.index_path)
@@ -239,15 +277,19 @@ def build_app(tmp: Path, cache: Path, *, llm_url: str = "", model: str = MODEL):
     users.add("staff2", "staffpass2", "staff", groups=["finance"])
     audit = AuditLog(data / "audit.sqlite")
     demo = ui.create_app(assistant, settings, users, audit)
-    return SimpleNamespace(settings=settings, assistant=assistant, users=users, audit=audit,
-                           demo=demo)  # fmt: skip
+    return SimpleNamespace(
+        settings=settings, assistant=assistant, users=users, audit=audit, demo=demo
+    )
 
 
 def start(app) -> str:
     _, url, _ = app.demo.launch(
-        prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(), quiet=True,
+        prevent_thread_lock=True,
+        server_name="127.0.0.1",
+        server_port=_free_port(),
+        quiet=True,
         **ui.launch_options(app.settings, app.users),
-    )  # fmt: skip
+    )
     return url
 
 
@@ -437,8 +479,9 @@ def test_serve_ingests_first_then_launches(tmp_path, monkeypatch, capsys):
     src = tmp_path / "src"
     src.mkdir()
     (src / "值班规定.md").write_text("# 值班规定\n\n第一条 节假日实行领导带班制度。\n", "utf-8")
-    settings = load_settings(env={}, source_dir=src, data_dir=tmp_path / "data", model=MODEL,
-                             threads=1, auth=False)  # fmt: skip
+    settings = load_settings(
+        env={}, source_dir=src, data_dir=tmp_path / "data", model=MODEL, threads=1, auth=False
+    )
     launched = {}
     monkeypatch.setattr(gr.Blocks, "launch", lambda self, **kw: launched.update(kw))
     ui.serve(settings)
@@ -451,8 +494,13 @@ def test_serve_ingests_first_then_launches(tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_status_panel_shows_the_query_adapter(lang):
     t = ui.TEXT[lang]
-    base = {"ready": True, "documents": 3, "chunks": 9, "embedder": "builtin:multilingual-e5-small",
-            "last_run": {}}  # fmt: skip
+    base = {
+        "ready": True,
+        "documents": 3,
+        "chunks": 9,
+        "embedder": "builtin:multilingual-e5-small",
+        "last_run": {},
+    }
     on = ui.render_status({**base, "query_adapter": {"in_use": True, "gate": 0.7577}}, t)
     assert t["status_adapter"] in on and "0.7577" in on
     off = ui.render_status({**base, "query_adapter": {"in_use": False}}, t)

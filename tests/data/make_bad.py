@@ -241,8 +241,11 @@ def make_paragraphs_docx(path: Path, paragraphs: int, text: str = "条") -> None
     per_block = max(1, (1 << 20) // len(para))
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
         for name, content in (("[Content_Types].xml", _CONTENT_TYPES), ("_rels/.rels", _RELS)):
-            zf.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), content,
-                        compress_type=zipfile.ZIP_DEFLATED)  # fmt: skip
+            zf.writestr(
+                zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)),
+                content,
+                compress_type=zipfile.ZIP_DEFLATED,
+            )
         info = zipfile.ZipInfo("word/document.xml", date_time=(1980, 1, 1, 0, 0, 0))
         info.compress_type = zipfile.ZIP_DEFLATED
         with zf.open(info, "w", force_zip64=True) as out:

@@ -111,10 +111,21 @@ def convert(inputs: list[Path], fmt: str, outdir: Path, timeout: float = 600) ->
     outdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="lo-profile-") as profile:
         subprocess.run(
-            [exe, f"-env:UserInstallation={Path(profile).as_uri()}", "--headless", "--norestore",
-             "--convert-to", fmt, "--outdir", str(outdir), *map(str, inputs)],
-            check=True, capture_output=True, timeout=timeout,
-        )  # fmt: skip
+            [
+                exe,
+                f"-env:UserInstallation={Path(profile).as_uri()}",
+                "--headless",
+                "--norestore",
+                "--convert-to",
+                fmt,
+                "--outdir",
+                str(outdir),
+                *map(str, inputs),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+        )
     ext = fmt.split(":")[0]
     out = [outdir / f"{p.stem}.{ext}" for p in inputs]
     missing = [p.name for p in out if not p.exists()]
