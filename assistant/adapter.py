@@ -58,10 +58,12 @@ class QueryAdapter:
         return (moved / norm).astype(np.float32) if norm > 0 else v
 
     def save(self, path: Path) -> None:
-        meta = json.dumps({"embedders": list(self.embedders), "about": self.about,
-                           "gate": self.gate})  # fmt: skip
-        np.savez_compressed(path, a=self.a.astype(np.float16), b=self.b.astype(np.float16),
-                            meta=np.array(meta))  # fmt: skip
+        meta = json.dumps(
+            {"embedders": list(self.embedders), "about": self.about, "gate": self.gate}
+        )
+        np.savez_compressed(
+            path, a=self.a.astype(np.float16), b=self.b.astype(np.float16), meta=np.array(meta)
+        )
 
 
 def read_adapter(path: Path | str) -> QueryAdapter:
@@ -76,11 +78,18 @@ def read_adapter(path: Path | str) -> QueryAdapter:
             f"无法读取查询适配器 {path}：{exc} / cannot read query adapter"
         ) from exc
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0] or a.shape[0] != b.shape[1]:
-        raise PolicyQAError(f"查询适配器 {path} 的矩阵形状不匹配 / adapter shapes do not match: "
-                            f"{a.shape} x {b.shape}")  # fmt: skip
+        raise PolicyQAError(
+            f"查询适配器 {path} 的矩阵形状不匹配 / adapter shapes do not match: "
+            f"{a.shape} x {b.shape}"
+        )
     gate = meta.get("gate")
-    return QueryAdapter(a, b, tuple(meta.get("embedders", ())), str(meta.get("about", "")),
-                        None if gate is None else float(gate))  # fmt: skip
+    return QueryAdapter(
+        a,
+        b,
+        tuple(meta.get("embedders", ())),
+        str(meta.get("about", "")),
+        None if gate is None else float(gate),
+    )
 
 
 @functools.cache
@@ -102,21 +111,35 @@ def adapter_for(spec: str, embedder_name: str, dim: int) -> QueryAdapter | None:
         return adapter if adapter.fits(embedder_name, dim) else None
     adapter = read_adapter(Path(spec).expanduser())
     if adapter.dim != dim:
-        raise PolicyQAError(f"查询适配器维度 {adapter.dim} 与索引向量维度 {dim} 不一致 / "
-                            "adapter dimension does not match the index")  # fmt: skip
+        raise PolicyQAError(
+            f"查询适配器维度 {adapter.dim} 与索引向量维度 {dim} 不一致 / "
+            "adapter dimension does not match the index"
+        )
     return adapter
 
 
 def train_adapter(
-    queries: np.ndarray, vectors: np.ndarray, positives: Sequence[Sequence[int]], *,
-    rank: int = 16, l2: float = 0.01, temperature: float = 0.02, steps: int = 200,
-    lr: float = 1e-3, seed: int = 0, embedders: Sequence[str] = (), about: str = "",
-) -> QueryAdapter:  # fmt: skip
+    queries: np.ndarray,
+    vectors: np.ndarray,
+    positives: Sequence[Sequence[int]],
+    *,
+    rank: int = 16,
+    l2: float = 0.01,
+    temperature: float = 0.02,
+    steps: int = 200,
+    lr: float = 1e-3,
+    seed: int = 0,
+    embedders: Sequence[str] = (),
+    about: str = "",
+    candidates: np.ndarray | None = None,
+) -> QueryAdapter:
     """Fit A, B so that each adapted query ranks its positive rows first among ``vectors``.
 
     ``queries``: n x dim normalised query vectors; ``vectors``: N x dim normalised chunk
     vectors (the negatives are all other rows); ``positives[i]``: gold rows of query i.
-    Full-batch Adam on the softmax loss; deterministic for a given seed.
+    ``candidates`` (n x K rows, optional): each query's softmax runs over its own K rows only
+    (e.g. its plain dense top K plus its gold rows), which makes training on a large corpus
+    cheap. Full-batch Adam on the softmax loss; deterministic for a given seed.
     """
     import torch
 
@@ -127,26 +150,39 @@ def train_adapter(
     dim = vectors.shape[1]
     q = torch.tensor(np.asarray(queries, np.float32)[keep])
     v = torch.tensor(np.asarray(vectors, np.float32))
-    pos = [list(positives[i]) for i in keep]
+    if candidates is None:
+        pos = [list(positives[i]) for i in keep]
+    else:
+        cand = np.asarray(candidates)[keep]
+        pos = [
+            [int(k) for k in np.flatnonzero(np.isin(cand[j], positives[i]))]
+            for j, i in enumerate(keep)
+        ]
+        v = v[torch.tensor(cand)]  # n x K x dim
     a = torch.zeros(dim, rank, requires_grad=True)
     b = (torch.randn(rank, dim) * 0.01).requires_grad_()
     opt = torch.optim.Adam([a, b], lr=lr)
     for _ in range(steps):
         moved = q + (q @ a) @ b
         moved = moved / moved.norm(dim=1, keepdim=True)
-        logits = moved @ v.T / temperature
+        if candidates is None:
+            logits = moved @ v.T / temperature
+        else:
+            logits = torch.einsum("nd,nkd->nk", moved, v) / temperature
         lse = torch.logsumexp(logits, 1)
         loss = torch.stack([lse[j] - torch.logsumexp(logits[j, p], 0) for j, p in enumerate(pos)])
         loss = loss.mean() + l2 * ((a @ b) ** 2).sum()
         opt.zero_grad()
         loss.backward()
         opt.step()
-    return QueryAdapter(a.detach().numpy().copy(), b.detach().numpy().copy(),
-                        tuple(embedders), about)  # fmt: skip
+    return QueryAdapter(
+        a.detach().numpy().copy(), b.detach().numpy().copy(), tuple(embedders), about
+    )
 
 
-def calibrate_gate(answerable: Sequence[float], unanswerable: Sequence[float],
-                   max_false_refusals: float = 0.02) -> tuple[float, float, float]:  # fmt: skip
+def calibrate_gate(
+    answerable: Sequence[float], unanswerable: Sequence[float], max_false_refusals: float = 0.02
+) -> tuple[float, float, float]:
     """The threshold refusing the most unanswerable questions while refusing at most
     ``max_false_refusals`` of the answerable ones; the middle of the interval of thresholds that
     do so (when no threshold within the budget refuses any, the interval runs from the lowest

@@ -4,8 +4,10 @@ Extractive (no LLM): a lead naming the source (根据《职工带薪年休假条
 most relevant sentences quoted verbatim, each block with an [n] marker mapping to a citation.
 
 Verification (both modes): every [n] must refer to a passage that was given; every article an
-answer states (第X条) must appear in a cited passage. What fails is removed and the answer is
-flagged as partly unverified; markers are renumbered 1..m in order of first use.
+answer states (第X条) must appear in a cited passage, and every figure it states (5天, 80元,
+两次) must be stated by a cited passage (quantities.unsupported_figures). What fails is
+removed and the answer is flagged as partly unverified; markers are renumbered 1..m in order of
+first use.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ingest.statutes import sentences, strip_article_label
 from ingest.terms import terms as bm25_terms
 
 from .citations import article_refs
+from .quantities import unsupported_figures
 from .records import Answer, Citation, Hit, Passage, place
 from .retrieval import SearchResult
 
@@ -86,6 +89,8 @@ def _chosen(result: SearchResult) -> list[Hit]:
     hits = list(result.hits)
     if not hits:
         return []
+    if result.quote:  # chosen by the decision model (decide.py)
+        return list(result.quote)
     if hits[0].exact:
         return [h for h in hits if h.exact][:MAX_CITED]
     top = hits[0].score
@@ -135,11 +140,15 @@ def verify(text: str, given: Sequence[Hit]) -> tuple[str, tuple[Citation, ...], 
     text = _MARKER.sub(lambda m: m.group(0) if int(m.group(1)) in valid else "", text)
     cited = [citation(n, given[n - 1], given[n - 1].chunk.text) for n in sorted(valid)]
     kept = []
+    sources = [c.quote for c in cited]
     for sentence in re.findall(r"[^。！？\n]*[。！？\n]?", text):
         labels = article_refs(sentence)
         if labels and not all(_article_ok(lb, cited, given) for lb in labels):
             verified = False
             continue  # drop a statement that names an article no cited passage holds
+        if unsupported_figures(_MARKER.sub("", sentence), sources):
+            verified = False
+            continue  # drop a figure (days, yuan, times) that no cited passage states
         kept.append(sentence)
     text = re.sub(r"\n{3,}", "\n\n", "".join(kept)).strip()
     renumber: dict[int, int] = {}

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 
 from ingest.statutes import QUANTITY, SENTENCE
-from ingest.terms import query_terms, terms
+from ingest.terms import normalise, query_terms, terms
 
 from .records import Hit
 
@@ -73,3 +73,13 @@ def states_quantity(question: str, hits: Sequence[Hit], depth: int = 5) -> bool:
             if not topic or topic & set(terms(sentence)) or any(t in sentence for t in topic):
                 return True
     return False
+
+
+def unsupported_figures(text: str, sources: Sequence[str]) -> list[str]:
+    """Figures (durations, amounts, counts) stated in ``text`` that no source states: what an
+    LLM answer must not add to the passages it cites ("5天" matches "五天")."""
+    found = {
+        normalise(m.group(0)).replace(" ", "") for p in _STATES.values() for m in p.finditer(text)
+    }
+    corpus = [normalise(s).replace(" ", "") for s in sources]
+    return sorted(f for f in found if not any(f in s for s in corpus))

@@ -25,6 +25,7 @@ class Hit:
     bm25_rank: int | None = None
     exact: bool = False  # found by an explicit "《X》第N条" reference in the question
     rerank_score: float | None = None  # the cross-encoder's logit (rerank.py), when reranked
+    dense_score: float | None = None  # cosine with the (adapted) query vector
 
     def to_json(self) -> dict:
         c = self.chunk

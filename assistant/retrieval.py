@@ -17,6 +17,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,6 +38,9 @@ from .citations import (
 from .quantities import states_quantity
 from .records import Hit
 from .rerank import Reranker
+
+if TYPE_CHECKING:
+    from .decide import Decider
 
 
 @dataclass(frozen=True)
@@ -77,9 +81,10 @@ class SearchResult:
     top_similarity: float  # best dense cosine among allowed chunks (adapted query, if any)
     gate_score: float = 0.0
     focus: tuple[str, ...] = ()  # documents the question named (or the follow-up context)
-    # why it is not relevant: "score" (below the gate) or "quantity" (asks for a figure that
-    # no top passage states); "" when relevant
+    # why it is not relevant: "score" (below the gate or the decision model's threshold) or
+    # "quantity" (asks for a figure that no top passage states); "" when relevant
     reason: str = ""
+    quote: tuple[Hit, ...] = ()  # the hits the decision model chose to quote (decide.py)
 
 
 class Retriever:
@@ -92,8 +97,10 @@ class Retriever:
         config: RetrievalConfig = RetrievalConfig(),
         adapter: QueryAdapter | None = None,
         reranker: Reranker | None = None,
+        decider: Decider | None = None,
     ) -> None:
         self.gen = generation.load_all()
+        self.decider = decider  # chooses what to quote and whether to refuse (decide.py)
         self.embedder = embedder
         self.config = config
         self.adapter = adapter
@@ -389,11 +396,18 @@ class Retriever:
         order = exact + self._distinct([r for r, _ in ranked if r not in set(exact)], exact)
         best = ranked[0][1] if ranked else 1.0
         hits = []
-        for r in order[: max(k, self.reranker.depth if self.reranker else 0)]:
+        rows = order[: max(k, self.reranker.depth if self.reranker else 0)]
+        cosines = np.asarray(self._vectors[rows], dtype=np.float32) @ qvec.astype(np.float32)
+        for r, cos in zip(rows, cosines.tolist(), strict=True):
             score = fused.get(r, best) + (1.0 if r in exact else 0.0)
             hits.append(
                 Hit(
-                    self.gen.chunks[r], score, dense_rank.get(r), bm25_rank.get(r), exact=r in exact
+                    self.gen.chunks[r],
+                    score,
+                    dense_rank.get(r),
+                    bm25_rank.get(r),
+                    exact=r in exact,
+                    dense_score=cos,
                 )
             )
         agree = min(
@@ -406,7 +420,12 @@ class Retriever:
         hits = hits[:k]
         if not reason and not exact and cfg.quantity_check and not states_quantity(question, hits):
             reason = "quantity"
-        return SearchResult(tuple(hits), not reason, top_sim, gate_score, tuple(mentioned), reason)
+        result = SearchResult(
+            tuple(hits), not reason, top_sim, gate_score, tuple(mentioned), reason
+        )
+        if self.decider is not None and not exact and hits:
+            result = self.decider.decide(question, result)
+        return result
 
 
 def _minmax(values: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ingest.access import can_read
@@ -30,6 +30,7 @@ from ingest.records import Chunk, IngestReport
 
 from . import answer as answers
 from .adapter import adapter_for
+from .decide import decider_for
 from .library import Library
 from .records import Answer
 from .rerank import reranker_for
@@ -37,6 +38,7 @@ from .retrieval import RetrievalConfig, Retriever, SearchResult, looks_like_foll
 from .settings import Settings
 
 log = logging.getLogger(__name__)
+
 MAX_QUESTION = 2000  # characters kept from a question; the rest is dropped with a notice
 
 
@@ -138,7 +140,10 @@ class Assistant:
         embedder = self._embedder_for(gen)
         adapter = adapter_for(self.settings.query_adapter, embedder.name, embedder.dim)
         reranker = reranker_for(self.settings.reranker, self.settings.models_path)
-        return Retriever(gen, embedder, self.config, adapter, reranker)
+        decider, note = decider_for(self.settings.decider, embedder.name, adapter)
+        if note:
+            log.warning(note)
+        return Retriever(gen, embedder, self.config, adapter, reranker, decider)
 
     def has_index(self) -> bool:
         return current_generation(self.index_dir) is not None
@@ -251,9 +256,12 @@ class Assistant:
     def _llm_answer(
         self, question: str, result: SearchResult, notice: str
     ) -> Iterator[str | Answer]:
-        from .llm import LLMError
+        """The LLM chooses among the top passages (in retrieval order) and may say that none
+        answers; its answer is verified, and anything it cannot back falls back to the
+        extractive answer."""
+        from .llm import NOT_FOUND, LLMError
 
-        given = list(result.hits[:5])
+        given = list(result.hits[:5])  # retrieval order; the decision model's picks are among them
         text = ""
         try:
             for delta in self._chat().stream_answer(question, answers.passages(given)):
@@ -263,7 +271,12 @@ class Assistant:
             yield answers.extractive(question, result, _llm_notice(exc))
             return
         cleaned, cited, verified = answers.verify(text, given)
+        named = any(h.exact for h in given)  # an article the question names is always quoted
+        if not cited and NOT_FOUND in text and not named:  # the model read them: none answers
+            yield answers.refusal(question, replace(result, relevant=False, reason="score"), notice)
+            return
         if not cited:
+            why = "未给出有效引用" if verified else "含有所引条文无法支持的内容"
             fallback = answers.extractive(question, result, notice)
             yield Answer(
                 fallback.text,
@@ -272,7 +285,7 @@ class Assistant:
                 fallback.verified,
                 "extractive",
                 question,
-                notice="大模型回答未给出有效引用，已改为原文摘录。",
+                notice=f"大模型回答{why}，已改为原文摘录。",
             )
             return
         yield Answer(cleaned, cited, False, verified, "llm", question, notice=notice)
@@ -337,6 +350,7 @@ class Assistant:
             "chunks": len(gen.chunks),
             "embedder": gen.embedder.get("name"),
             "query_adapter": self._adapter_status(gen),
+            "decider": self._decider_status(gen),
             "built_at": gen.manifest.get("built_at"),
             "last_run": last.to_json(),
             "ingest_running": self.ingest_running(),
@@ -362,6 +376,24 @@ class Assistant:
     def library(self) -> Library:
         """The source folder's files: add, replace, remove, restore (the only writer)."""
         return Library(self.settings.source_dir, int(self.settings.max_file_mb * 1024 * 1024))
+
+    def _decider_status(self, gen: Generation) -> dict:
+        """Which decision model answers use, or why none (the plain gate then applies)."""
+        setting = self.settings.decider
+        try:
+            name, dim = gen.embedder.get("name", ""), int(gen.embedder.get("dim", 0))
+            adapter = adapter_for(self.settings.query_adapter, name, dim)
+            decider, note = decider_for(setting, name, adapter)
+        except PolicyQAError as exc:
+            return {"setting": setting, "in_use": False, "error": str(exc)}
+        if decider is None:
+            return {"setting": setting, "in_use": False, **({"message": note} if note else {})}
+        return {
+            "setting": setting,
+            "in_use": True,
+            "threshold": decider.threshold,
+            "about": decider.about,
+        }
 
     def documents(self, viewer: Viewer = Viewer()) -> list[DocumentInfo]:
         gen = self.retriever().gen
