@@ -19,11 +19,12 @@ import pytest
 
 import ui
 from assistant.records import Answer
+from fake_assistant import FakeAssistant
 
 pytestmark = pytest.mark.slow
 
 
-class SlowAssistant:
+class SlowAssistant(FakeAssistant):
     """Answers every question after ``delay`` seconds (the CPU time a real answer takes)."""
 
     def __init__(self, delay: float = 0.4, hold: threading.Event | None = None) -> None:
