@@ -62,7 +62,9 @@ class FakeAssistant:
 
     def documents(self, viewer: Viewer = Viewer()) -> list[DocumentInfo]:
         infos = (info for info, _ in self.docs.values())
-        return sorted((d for d in infos if can_read(d.groups, viewer.groups)), key=lambda d: d.source)
+        return sorted(
+            (d for d in infos if can_read(d.groups, viewer.groups)), key=lambda d: d.source
+        )
 
     def document(self, doc_id: str, viewer: Viewer = Viewer()) -> tuple[DocumentInfo, str] | None:
         found = self.docs.get(doc_id)

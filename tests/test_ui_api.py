@@ -17,10 +17,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from fake_assistant import FakeAssistant
 
 import ui
 from assistant.records import Answer, Citation
-from fake_assistant import FakeAssistant
 from ingest.index import DocumentInfo
 from ingest.records import Chunk
 from webui import chat as webchat

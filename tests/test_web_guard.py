@@ -16,10 +16,10 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
+from fake_assistant import FakeAssistant
 
 import ui
 from assistant.records import Answer
-from fake_assistant import FakeAssistant
 
 pytestmark = pytest.mark.slow
 
