@@ -71,3 +71,21 @@ def _imported(tree: ast.AST) -> list[str]:
         elif isinstance(node, ast.ImportFrom) and node.level == 0:
             names.append(node.module or "")
     return names
+
+
+def test_the_catalogues_hold_every_text_the_web_layer_uses():
+    from string import Formatter
+
+    from webui.i18n import LANGUAGES, strings
+
+    zh = strings("zh")
+    for lang in LANGUAGES:
+        t = strings(lang)
+        assert set(t) == set(zh), lang
+        for key, text in t.items():
+            fields = {f for _, f, _, _ in Formatter().parse(text) if f}
+            assert fields == {f for _, f, _, _ in Formatter().parse(zh[key]) if f}, (lang, key)
+    used = set()
+    for path in WEB:
+        used |= set(re.findall(r"\bt\[[\"'](\w+)[\"']\]", path.read_text(encoding="utf-8")))
+    assert used and used <= set(zh), used - set(zh)
