@@ -380,6 +380,7 @@ class Assistant:
     # --- conversations, the audit log, the first ingest (the web app's use cases) ----------------
 
     _audit: AuditLog | None = None
+    _opening_audit = threading.Lock()
 
     @property
     def audit(self) -> AuditLog:
@@ -387,7 +388,9 @@ class Assistant:
         if self._audit is None:
             from .audit import AuditLog
 
-            self._audit = AuditLog(self.settings.data_dir / "audit.sqlite")
+            with self._opening_audit:
+                if self._audit is None:
+                    self._audit = AuditLog(self.settings.data_dir / "audit.sqlite")
         return self._audit
 
     @audit.setter
