@@ -22,6 +22,7 @@ from ingest.records import Chunk, IngestReport
 class FakeAssistant:
     # the use cases under test are the real Assistant's
     _audit = None
+    _opening_audit = Assistant._opening_audit
     audit = Assistant.audit
     converse = Assistant.converse
     evidence = Assistant.evidence
