@@ -172,24 +172,14 @@ def search(ctx, question, index_dir, queries, groups, user, reranker, k) -> None
 @handled
 def ask(ctx, question, index_dir, queries, groups, user, reranker, as_json) -> None:
     """Answer QUESTION (or each line of --queries) with cited sources."""
-    import time
-
-    from .audit import AuditLog
+    from .conversation import Turn
     from .service import Assistant
 
     s = _settings(ctx, index_dir=index_dir, reranker=reranker)
     service, viewer = Assistant(s), _viewer(s, groups, user)
-    log = AuditLog(s.data_dir / "audit.sqlite")
     for q in _questions(question, queries):
-        started = time.perf_counter()
-        answer = service.ask(q.question, viewer)
-        log.record(
-            viewer.name,
-            q.question,
-            answer,
-            (time.perf_counter() - started) * 1000,
-            tuple(viewer.groups or ()),
-        )
+        turns = service.converse(q.question, viewer)  # records the audit entry
+        answer = next(t for t in turns if isinstance(t, Turn)).answer
         if as_json:
             _out({"id": q.id, **answer.to_json()})
             continue

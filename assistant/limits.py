@@ -4,7 +4,7 @@
     QuestionLimiter   questions per user per minute and in flight -> admitted or a polite refusal
 
 Both are plain, thread-safe bookkeeping with an injectable clock; the web app wires them to its
-login route and to the question events (``webui/guard.py``, ``ui.py``). Nothing here hashes a
+login route and to the question events (``webui/guard.py``, ``webui/gate.py``). Nothing here hashes a
 password or talks HTTP.
 """
 

@@ -338,6 +338,29 @@ class Retriever:
         configured, to the fusion in use (convex scores lie in [0, 1])."""
         return self.config.rrf_k + 1.0 if self.config.fusion == "convex" else 1.0
 
+    def _add_doc_weight(self, fused: dict[int, float]) -> None:
+        """Lift every chunk by its document's share of the fused score (``doc_weight``)."""
+        cfg = self.config
+        if not cfg.doc_weight or not fused:
+            return
+        per_doc: dict[int, float] = defaultdict(float)
+        for r, s in fused.items():
+            per_doc[int(self.doc_of[r])] += s
+        top_doc = max(per_doc.values())
+        for r in fused:
+            weight = cfg.doc_weight * per_doc[int(self.doc_of[r])] / top_doc
+            fused[r] += weight * (1.0 / (cfg.rrf_k + 1)) * self._scale()
+
+    def _boost_mentioned(self, fused: dict[int, float], mentioned: Sequence[str]) -> None:
+        """Lift the chunks of documents the question names (``mention_boost``)."""
+        if not mentioned or not self.config.mention_boost:
+            return
+        wanted = {i for i, d in enumerate(self.doc_ids) if d in set(mentioned)}
+        boost = self.config.mention_boost * self._scale()
+        for r in fused:
+            if int(self.doc_of[r]) in wanted:
+                fused[r] += boost
+
     def search(
         self,
         question: str,
@@ -368,28 +391,11 @@ class Retriever:
             fused = self._convex(qvec, dense_rank, bm25_rank, b_all)
         else:
             fused = self._rrf(dense_rank, bm25_rank)
-        if cfg.doc_weight and fused:
-            per_doc: dict[int, float] = defaultdict(float)
-            for r, s in fused.items():
-                per_doc[int(self.doc_of[r])] += s
-            top_doc = max(per_doc.values())
-            for r in fused:
-                fused[r] += (
-                    cfg.doc_weight
-                    * per_doc[int(self.doc_of[r])]
-                    / top_doc
-                    * (1.0 / (cfg.rrf_k + 1))
-                    * self._scale()
-                )
+        self._add_doc_weight(fused)
         mentioned = self.mentioned_docs(question, allowed)
         if not mentioned and context_docs and looks_like_follow_up(question):
             mentioned = [d for d in context_docs if d in self.rows_of_doc]
-        if mentioned and cfg.mention_boost:
-            wanted = {i for i, d in enumerate(self.doc_ids) if d in set(mentioned)}
-            boost = cfg.mention_boost * self._scale()
-            for r in fused:
-                if int(self.doc_of[r]) in wanted:
-                    fused[r] += boost
+        self._boost_mentioned(fused, mentioned)
         exact = self.exact(question, allowed, mentioned or context_docs)
         top_sim = float(d_scores[0]) if len(d_scores) else 0.0
         ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))

@@ -1,5 +1,6 @@
-"""What the UI and the CLI call: ``search()``, ``ask()``, ``ask_stream()``, ``status()``,
-``reingest()``, ``document()``.
+"""What the UI and the CLI call: ``search()``, ``ask()``, ``ask_stream()``, ``converse()``
+(asks within a conversation and records the audit entry), ``evidence()``, ``rate()``,
+``status()``, ``reingest()``, ``ensure_index()``, ``document()``, ``library``.
 
 The service holds one loaded index generation at a time. A re-ingest (from the UI or from a
 CLI run in another process) builds a new generation; the service loads it completely and then
@@ -13,6 +14,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.access import can_read
 from ingest.embedding import Embedder, embedder_name, load_embedder
@@ -29,13 +31,18 @@ from ingest.pipeline import IngestOptions, Progress, run_ingest
 from ingest.records import Chunk, IngestReport
 
 from . import answer as answers
+from . import conversation as conversing
 from .adapter import adapter_for
+from .conversation import Conversation, Evidence, Turn
 from .decide import decider_for
 from .library import Library
 from .records import Answer
 from .rerank import reranker_for
 from .retrieval import RetrievalConfig, Retriever, SearchResult, looks_like_follow_up
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .audit import AuditLog
 
 log = logging.getLogger(__name__)
 
@@ -401,6 +408,64 @@ class Assistant:
             (d for d in gen.documents.values() if can_read(d.groups, viewer.groups)),
             key=lambda d: d.source,
         )
+
+    # --- conversations, the audit log, the first ingest (the web app's use cases) ----------------
+
+    _audit: AuditLog | None = None
+    _opening_audit = threading.Lock()
+
+    @property
+    def audit(self) -> AuditLog:
+        """The audit log: ``data_dir/audit.sqlite`` unless another one was set."""
+        if self._audit is None:
+            from .audit import AuditLog
+
+            with self._opening_audit:
+                if self._audit is None:
+                    self._audit = AuditLog(self.settings.data_dir / "audit.sqlite")
+        return self._audit
+
+    @audit.setter
+    def audit(self, log: AuditLog) -> None:
+        self._audit = log
+
+    def converse(
+        self,
+        question: str,
+        viewer: Viewer = Viewer(),
+        conversation: Conversation = Conversation(),
+        *,
+        groups: Sequence[str] | None = None,
+    ) -> Iterator[str | Turn]:
+        """Ask within a conversation (its history and cited documents): the partial texts,
+        then a ``Turn`` holding the answer, its audit entry id and the next conversation."""
+        return conversing.converse(self, question, viewer, conversation, groups)
+
+    def evidence(self, answer: Answer, viewer: Viewer = Viewer()) -> Evidence:
+        """The cited passages and a refusal's suggested documents, as ``viewer`` may see them."""
+        return conversing.evidence(self, answer, viewer)
+
+    def rate(self, entry_id: str, viewer: Viewer, rating: int, comment: str = "") -> None:
+        """Rate an answer (+1 / -1, comment up to 2,000 characters): one's own, or any answer
+        for an unrestricted viewer (an admin)."""
+        entry = self.audit.get(str(entry_id))
+        if entry is None or (entry["user"] != viewer.name and viewer.groups is not None):
+            raise PolicyQAError("没有这条问答记录 / unknown entry")
+        self.audit.feedback(str(entry_id), viewer.name, int(rating), str(comment or "")[:2000])
+
+    def usage(self, days: int = 30) -> dict:
+        """The audit log's usage numbers (``AuditLog.usage``) plus ``never_cited``: the titles
+        of indexed documents no answer in the period cited."""
+        stats = self.audit.usage(int(days or 30))
+        titles = (
+            sorted({d.title for d in self.documents(Viewer.admin())}) if self.has_index() else []
+        )
+        return {**stats, "never_cited": [t for t in titles if t not in stats["cited_titles"]]}
+
+    def ensure_index(self, progress: Progress | None = None) -> IngestReport | None:
+        """Ingest the source folder when there is no index yet (the first start of the web app);
+        None when one was already there."""
+        return None if self.has_index() else self.reingest(progress=progress)
 
 
 def _llm_notice(exc: Exception) -> str:

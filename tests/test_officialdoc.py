@@ -193,7 +193,10 @@ def test_order_number_and_article(notice_index, builtin, tmp_path):
 
 def test_viewer_and_citation_show_the_metadata(notice_index):
     from assistant.records import Citation
-    from ui import TEXT, citation_header, render_document
+    from webui.i18n import strings
+    from webui.render import citation_header, render_document
+
+    TEXT = {"zh": strings("zh")}
 
     gen = open_current(notice_index)
     info = next(d for d in gen.documents.values() if d.source == "政务数据共享管理办法.docx")

@@ -17,11 +17,16 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from fake_assistant import FakeAssistant
 
 import ui
 from assistant.records import Answer, Citation
 from ingest.index import DocumentInfo
 from ingest.records import Chunk
+from webui import chat as webchat
+from webui.context import AppContext
+from webui.i18n import strings
+from webui.render import answer_markdown, render_document, render_sources, render_status
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
@@ -49,7 +54,7 @@ groups: finance
 
 第二条 本规定由计划财务处负责解释。
 """
-T = ui.strings("zh")
+T = strings("zh")
 
 
 # --- pure helpers (fast) ------------------------------------------------------------------------
@@ -90,7 +95,7 @@ def test_sources_escape_document_text_and_mark_the_quote():
     text = "第三条 <script>alert(1)</script>职工累计工作已满1年不满10年的，年休假5天；已满10年不满20年的，年休假10天。"
     cite = _citation(title="<b>标题</b>", quote="已满10年不满20年的，年休假10天。")
     answer = Answer("…[1]", (cite,), False, True, "extractive")
-    out = ui.render_sources(answer, {cite.chunk_id: _chunk(text)}, [], T)
+    out = render_sources(answer, {cite.chunk_id: _chunk(text)}, [], T)
     assert "<script>" not in out and "<b>" not in out
     assert "&lt;script&gt;" in out and "《&lt;b&gt;标题&lt;/b&gt;》" in out
     assert '<mark class="pq-hit">已满10年不满20年的，年休假10天。</mark>' in out
@@ -102,10 +107,10 @@ def test_refusal_panel_is_a_notice_with_suggestions():
     answer = Answer(
         "现有制度文件中未找到依据。", (), True, True, "refusal", suggestions=("档案法",)
     )
-    out = ui.render_sources(answer, {}, [("档案法", "d9")], T)
+    out = render_sources(answer, {}, [("档案法", "d9")], T)
     assert 'class="pq-refusal"' in out and T["refusal_title"] in out
     assert "《档案法》" in out and 'data-doc="d9"' in out
-    chat = ui.answer_markdown(answer, T, show_notice=True)
+    chat = answer_markdown(answer, T, show_notice=True)
     assert "pq-refusal-msg" in chat
 
 
@@ -118,11 +123,11 @@ def test_chat_markdown_cannot_inject_html_or_links():
         "extractive",
         notice="大模型暂不可用",
     )
-    out = ui.answer_markdown(answer, T, show_notice=True)
+    out = answer_markdown(answer, T, show_notice=True)
     assert "<img" not in out and "](" not in out
     assert '<sup class="pq-ref">[1]</sup>' in out
     assert "大模型暂不可用" in out
-    assert "大模型暂不可用" not in ui.answer_markdown(answer, T, show_notice=False)
+    assert "大模型暂不可用" not in answer_markdown(answer, T, show_notice=False)
 
 
 def test_document_viewer_pdf_shows_the_page_and_anchor():
@@ -130,7 +135,7 @@ def test_document_viewer_pdf_shows_the_page_and_anchor():
     pages = ((0, 7, 1), (7, 24, 2), (24, len(text), 3))
     info = DocumentInfo("p1", "手册.pdf", "差旅手册", None, "x", "pdf", (), pages)
     chunk = _chunk("住宿费标准为每晚500元。", id="p1-1", doc_id="p1", start=11, end=24)
-    out = ui.render_document(info, text, chunk, T)
+    out = render_document(info, text, chunk, T)
     assert "第 2 页" in out and "第 1 页" not in out
     assert '<mark class="pq-hit" id="pq-hit">住宿费标准为每晚500元。</mark>' in out
 
@@ -138,12 +143,12 @@ def test_document_viewer_pdf_shows_the_page_and_anchor():
 def test_document_viewer_text_escapes_and_anchors():
     text = "<script>window.__xss=1</script>\n第三条 年休假。"
     info = DocumentInfo("d1", "a.md", "条例", "2007-12-14", "x", "md", (), ())
-    out = ui.render_document(info, text, _chunk("第三条 年休假。", start=32, end=40), T)
+    out = render_document(info, text, _chunk("第三条 年休假。", start=32, end=40), T)
     assert "<script>" not in out and "&lt;script&gt;" in out
     assert 'id="pq-hit">第三条 年休假。</mark>' in out
 
 
-class StubAssistant:
+class StubAssistant(FakeAssistant):
     """Just enough of Assistant for the chat handlers: records what ask_stream was given."""
 
     def __init__(self, answers):
@@ -160,10 +165,6 @@ class StubAssistant:
 
     def documents(self, viewer=None):
         return []
-
-
-def _fn(demo, name):
-    return next(f.fn for f in demo.fns.values() if getattr(f, "name", "") == name)
 
 
 def test_follow_ups_carry_history_and_cited_documents(tmp_path):
@@ -186,10 +187,15 @@ def test_follow_ups_carry_history_and_cited_documents(tmp_path):
     )
     stub = StubAssistant([first, second])
     audit = AuditLog(tmp_path / "audit.sqlite")
-    demo = ui.create_app(stub, Settings(auth=False), None, audit)
-    respond = _fn(demo, "respond")
+    stub.audit = audit
+    ctx = AppContext(stub, strings(Settings(auth=False).lang), None, None)
+
+    def respond(*args):  # the handler's named outputs, in the chat event's output order
+        for out in webchat.respond(ctx, *args):
+            yield tuple(out.get(k) for k in ("chat", "question", "sources", "conv", "feedback"))
+
     request = gr.Request(username=None)
-    outs = list(respond("我工作满十年，年假有几天？", [], ui.new_conversation(), request))
+    outs = list(respond("我工作满十年，年假有几天？", [], webchat.new_conversation(), request))
     chat, _, panel, conv, _ = outs[-1]
     assert any(o[0][-1]["content"] == "部分" for o in outs[:-1])  # the partial text was shown
     assert stub.calls[0][2:] == ([], [])
@@ -204,8 +210,8 @@ def test_follow_ups_carry_history_and_cited_documents(tmp_path):
     assert stub.calls[1][3] == ["leave"]
     assert notice not in chat[-1]["content"]  # the LLM notice is shown once per conversation
     assert set(conv["entries"]) == {"1", "3"}
-    cleared = _fn(demo, "new_chat")()
-    assert cleared[0] == [] and cleared[1] == ui.new_conversation()
+    cleared = tuple(webchat.new_chat(ctx)[k] for k in ("chat", "conv"))  # new_chat's outputs
+    assert cleared[0] == [] and cleared[1] == webchat.new_conversation()
 
 
 def test_app_builds_in_english(tmp_path):
@@ -493,7 +499,7 @@ def test_serve_ingests_first_then_launches(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_status_panel_shows_the_query_adapter(lang):
-    t = ui.TEXT[lang]
+    t = strings(lang)
     base = {
         "ready": True,
         "documents": 3,
@@ -501,12 +507,12 @@ def test_status_panel_shows_the_query_adapter(lang):
         "embedder": "builtin:multilingual-e5-small",
         "last_run": {},
     }
-    on = ui.render_status({**base, "query_adapter": {"in_use": True, "gate": 0.7577}}, t)
+    on = render_status({**base, "query_adapter": {"in_use": True, "gate": 0.7577}}, t)
     assert t["status_adapter"] in on and "0.7577" in on
-    off = ui.render_status({**base, "query_adapter": {"in_use": False}}, t)
+    off = render_status({**base, "query_adapter": {"in_use": False}}, t)
     assert t["status_adapter_off"] in off
     bad = {"in_use": False, "error": "无法读取查询适配器 <x> / cannot read query adapter"}
-    shown = ui.render_status({**base, "query_adapter": bad}, t)
+    shown = render_status({**base, "query_adapter": bad}, t)
     assert "cannot read query adapter" in shown and "<x>" not in shown  # escaped
 
 

@@ -18,8 +18,15 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
 DOCS = ROOT / "docs"
@@ -58,8 +65,7 @@ class Session:
 
     def __init__(self, browser, url: str, user: str, password: str):
         self.url = url
-        self.context = browser.new_context(viewport={"width": 1400, "height": 1000},
-                                           locale="zh-CN")  # fmt: skip
+        self.context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
         self.page = self.context.new_page()
         self.outside: list[str] = []
         self.page.on("request", self._request)
@@ -88,8 +94,7 @@ class Session:
             timeout=60_000,
         )
         if cards:
-            page.wait_for_selector("#pq-sources .pq-cite, #pq-sources .pq-refusal",
-                                   timeout=120_000)  # fmt: skip
+            page.wait_for_selector("#pq-sources .pq-cite, #pq-sources .pq-refusal", timeout=120_000)
         else:
             page.wait_for_timeout(300)
         page.wait_for_function(
@@ -200,8 +205,9 @@ def _label(citation: dict) -> str:
     from assistant.records import Citation
 
     fields = {k: citation[k] for k in ("n", "source", "title", "heading", "quote")}
-    return Citation(**fields, articles=tuple(citation["articles"]),
-                    pages=tuple(citation["pages"])).label()  # fmt: skip
+    return Citation(
+        **fields, articles=tuple(citation["articles"]), pages=tuple(citation["pages"])
+    ).label()
 
 
 def test_question_and_document_html_is_shown_as_text(served, browser):

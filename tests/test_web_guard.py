@@ -16,6 +16,7 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
+from fake_assistant import FakeAssistant
 
 import ui
 from assistant.records import Answer
@@ -23,7 +24,7 @@ from assistant.records import Answer
 pytestmark = pytest.mark.slow
 
 
-class SlowAssistant:
+class SlowAssistant(FakeAssistant):
     """Answers every question after ``delay`` seconds (the CPU time a real answer takes)."""
 
     def __init__(self, delay: float = 0.4, hold: threading.Event | None = None) -> None:

@@ -4,15 +4,12 @@ The files themselves are written only by ``assistant.library``."""
 
 from __future__ import annotations
 
-import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from assistant.library import AddResult, Planned, Upload
 
-
-def esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
+from .render import esc
 
 
 def uploads_of(files: list | None) -> list[Upload]:
@@ -43,7 +40,7 @@ def discard_uploads(items: Sequence[Upload]) -> None:
             continue
 
 
-def render_plan(planned: Sequence[Planned], t: dict[str, str]) -> str:
+def render_plan(planned: Sequence[Planned], t: Mapping[str, str]) -> str:
     """The preview before saving: where each file goes, its title and who can read it."""
     if not planned:
         return t["preview_none"]
@@ -58,7 +55,7 @@ def render_plan(planned: Sequence[Planned], t: dict[str, str]) -> str:
     return "\n\n".join("- " + esc(line) for line in lines)
 
 
-def add_summary(result: AddResult, t: dict[str, str]) -> list[str]:
+def add_summary(result: AddResult, t: Mapping[str, str]) -> list[str]:
     lines = []
     if result.saved:
         lines.append(t["uploaded"].format(names="、".join(p.target for p in result.saved)))
@@ -66,6 +63,3 @@ def add_summary(result: AddResult, t: dict[str, str]) -> list[str]:
         items = "、".join(f"{p.name}（{p.problem}）" for p in result.refused)
         lines.append(t["rejected"].format(items=items))
     return lines
-
-
-# --- the app ------------------------------------------------------------------------------------
