@@ -8,7 +8,8 @@
   so a run over an unchanged corpus starts none), under an address-space limit
   (``memory_mb``, RLIMIT_AS) and a per-file time limit (``timeout_s``). A worker that runs out
   of time or memory is killed; that file is skipped with a one-line reason and a fresh worker
-  takes the next one.
+  takes the next one. OCR in the worker follows the parent's OCR run (its page and time limits);
+  its per-page progress and its records of what was recognised come back to that run.
 """
 
 from __future__ import annotations
@@ -20,13 +21,16 @@ import re
 import socket
 import subprocess
 import sys
+import time
 import zipfile
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from . import office
 from .errors import LoadError
 from .loaders import load_file
+from .ocr import OcrRun, current_run, ocr_run
 from .records import Document
 from .tables import MAX_TABLE_ROWS
 
@@ -119,37 +123,60 @@ def _limit_memory(megabytes: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
+@dataclass(frozen=True)
+class _Job:
+    """One file for the worker, with the OCR limits of the parent's run (ingest/ocr.py)."""
+
+    path: str
+    root: str
+    max_bytes: int
+    ocr_max_pages: int
+    ocr_max_seconds: float
+    ocr_workers: int
+
+
 def serve(fd: int) -> None:
     """The worker (``python -c``, so no caller's main module is ever re-run): receive the
-    limits, then load the files it is sent, one at a time, sending back each result."""
+    limits, then load the files it is sent, one at a time, sending back each result with the
+    OCR records of the file. OCR progress goes to the parent page by page as
+    ``("progress", stage, done, total)`` messages before the result."""
     conn = Connection(fd)
     limits = conn.recv()
     _limit_memory(limits.memory_mb)
+    office.set_budget(limits.timeout_s)  # a conversion done here ends before the worker is killed
+    run = OcrRun(progress=lambda stage, done, total: conn.send(("progress", stage, done, total)))
     conn.send("ready")  # started and imported: the time limit counts from here
-    while True:
-        try:
-            job = conn.recv()
-        except (EOFError, OSError):
-            return
-        if job is None:
-            return
-        path, root, max_bytes = job
-        try:
-            result = ("ok", load_bounded(Path(path), Path(root), max_bytes, limits))
-        except LoadError as exc:
-            result = ("error", str(exc))
-        except MemoryError:
-            result = ("error", _out_of_memory(limits))
-        except Exception as exc:  # a loader bug or a parser's own error: skip the file, go on
-            result = ("error", f"cannot read file ({type(exc).__name__}) / 无法读取")
-        if result[0] == "error" and _near_limit(limits.memory_mb):
-            # parsers report running out of memory in their own words (lxml: "unknown error")
-            conn.send(("exit", _out_of_memory(limits)))
-            return  # a fresh worker takes the next file
-        try:
-            conn.send(result)
-        except MemoryError:
-            conn.send(("error", _out_of_memory(limits)))
+    with ocr_run(run):
+        while True:
+            try:
+                job = conn.recv()
+            except (EOFError, OSError):
+                return
+            if job is None:
+                return
+            run.max_pages, run.max_seconds = job.ocr_max_pages, job.ocr_max_seconds
+            run.workers, run.documents = job.ocr_workers, []
+            kind, value = _load_job(job, limits)
+            records = tuple(run.documents)
+            if kind == "error" and _near_limit(limits.memory_mb):
+                # parsers report running out of memory in their own words (lxml: "unknown error")
+                conn.send(("exit", _out_of_memory(limits), records))
+                return  # a fresh worker takes the next file
+            try:
+                conn.send((kind, value, records))
+            except MemoryError:
+                conn.send(("error", _out_of_memory(limits), records))
+
+
+def _load_job(job: _Job, limits: LoadLimits) -> tuple[str, Document | str]:
+    try:
+        return "ok", load_bounded(Path(job.path), Path(job.root), job.max_bytes, limits)
+    except LoadError as exc:
+        return "error", str(exc)
+    except MemoryError:
+        return "error", _out_of_memory(limits)
+    except Exception as exc:  # a loader bug or a parser's own error: skip the file, go on
+        return "error", f"cannot read file ({type(exc).__name__}) / 无法读取"
 
 
 def _near_limit(megabytes: int) -> bool:
@@ -183,10 +210,14 @@ class Loader:
         self.close()
 
     def load(self, path: Path, root: Path, max_bytes: int) -> Document:
-        """The document, or ``LoadError`` with a one-line reason (time or memory limit too)."""
+        """The document, or ``LoadError`` with a one-line reason (time or memory limit too).
+
+        OCR done in the worker reaches the active OCR run here (``current_run()``): its page
+        progress while the file loads, its records once it is loaded."""
         if not self.limits.isolate:
             return load_bounded(path, root, max_bytes, self.limits)
-        job = (str(path), str(root), max_bytes)
+        run = current_run()
+        job = _Job(str(path), str(root), max_bytes, run.max_pages, run.max_seconds, run.workers)
         conn = self._worker()
         try:
             conn.send(job)
@@ -194,25 +225,39 @@ class Loader:
             self._stop()
             conn = self._worker()
             conn.send(job)
-        if not conn.poll(self.limits.timeout_s):
-            self._stop()
-            raise LoadError(
-                f"loading took longer than the {self.limits.timeout_s:g} s time "
-                "limit / 读取超时，已跳过"
-            )
         try:
-            kind, value = conn.recv()
-        except (EOFError, OSError):
-            code = self._process.poll() if self._process is not None else None
-            self._stop()
-            raise LoadError(
-                f"the loader process died (exit {code}); {_out_of_memory(self.limits)}"
-            ) from None
+            kind, value, records = self._result(conn, run, path.relative_to(root).as_posix())
+        finally:
+            run.end_relay()
+        run.documents.extend(records)
         if kind == "ok":
             return value
         if kind == "exit":  # the worker stops after this file
             self._stop()
         raise LoadError(value)
+
+    def _result(self, conn: Connection, run: OcrRun, source: str) -> tuple:
+        """The worker's answer for one file, relaying its progress messages; the per-file time
+        limit counts from the job's start, whatever progress the worker reports."""
+        deadline = time.monotonic() + self.limits.timeout_s
+        while True:
+            if not conn.poll(max(0.0, deadline - time.monotonic())):
+                self._stop()
+                raise LoadError(
+                    f"loading took longer than the {self.limits.timeout_s:g} s time "
+                    "limit / 读取超时，已跳过"
+                )
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                code = self._process.poll() if self._process is not None else None
+                self._stop()
+                raise LoadError(
+                    f"the loader process died (exit {code}); {_out_of_memory(self.limits)}"
+                ) from None
+            if message[0] != "progress":
+                return message
+            run.relay(source, message[2], message[3])
 
     def _worker(self) -> Connection:
         if self._process is None or self._process.poll() is not None:

@@ -236,6 +236,7 @@ class OcrRun:
     _engines: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
     _made: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _relayed: tuple | None = None  # (source, page bar) of pages recognised in the worker
 
     def _workers(self) -> int:
         return self.workers if self.workers > 0 else max(1, os.cpu_count() or 1)
@@ -296,6 +297,23 @@ class OcrRun:
         self.documents.append(OcrDocument(self.source, tuple(sorted(done)), seconds, note))
         return done
 
+    def relay(self, source: str, done: int, total: int) -> None:
+        """A page of ``source`` recognised in the loader's worker process (ingest/budget.py):
+        moves this run's page bar and calls its progress callback, as a page read here would."""
+        if self._relayed is None or self._relayed[0] != source:
+            self.end_relay()
+            self._relayed = (source, self._open_bar(total, source))
+        bar = self._relayed[1]
+        bar.update(done - bar.n)
+        if self.progress:
+            self.progress("ocr", done, total)
+
+    def end_relay(self) -> None:
+        """Close the page bar of the last document recognised in the worker, if any."""
+        if self._relayed is not None:
+            self._relayed[1].close()
+            self._relayed = None
+
     def release(self) -> None:
         """Drop the engines (their memory) once every document is loaded; records stay."""
         with self._lock:
@@ -303,11 +321,14 @@ class OcrRun:
 
     @contextlib.contextmanager
     def _bar(self, total: int) -> Iterator:
+        with self._open_bar(total, self.source) as bar:
+            yield bar
+
+    def _open_bar(self, total: int, source: str):
         from tqdm import tqdm
 
-        name = self.source.rsplit("/", 1)[-1][:24]
-        with tqdm(total=total, unit="page", desc=f"OCR {name}", disable=self.quiet) as bar:
-            yield bar
+        name = source.rsplit("/", 1)[-1][:24]
+        return tqdm(total=total, unit="page", desc=f"OCR {name}", disable=self.quiet)
 
 
 _RUN: ContextVar[OcrRun | None] = ContextVar("policyqa_ocr_run", default=None)

@@ -9,7 +9,8 @@ holding a ``WordDocument`` stream is Word 97 binary whatever its suffix (a ``.do
 One LibreOffice process converts all the legacy files of an ingest run (``convert_ahead``), with
 a private profile folder, so a user's open LibreOffice and other runs are not disturbed. A file
 that makes no progress within ``timeout_s`` has its process killed and is skipped with a reason;
-the batch restarts after it. Results are kept by sha256 until ``forget()``, so ``load_legacy``
+the batch restarts after it; in an ingest run ``timeout_s`` and the memory limit are the loader's
+per-file limits (``LoadLimits``). Results are kept by sha256 until ``forget()``, so ``load_legacy``
 finds them, also in the loader worker process (ingest/budget.py: the folder is named by an
 environment variable it inherits); a file loaded outside a run is converted on its own.
 """
@@ -103,10 +104,27 @@ def load_legacy(data: bytes) -> tuple[str, list, str | None, list]:
     digest = hashlib.sha256(data).hexdigest()
     result = _converted(digest)
     if result is None:
-        result = convert_batch([data])[0]
+        timeout_s, startup_s = _alone()
+        result = convert_batch([data], timeout_s, startup_s=startup_s)[0]
     if isinstance(result, LoadError):
         raise result
     return load_docx(result)
+
+
+_BUDGET_S: list[float] = []  # the time limit of the process converting (a loader worker's)
+
+
+def set_budget(seconds: float) -> None:
+    """This process is killed after ``seconds`` per file (ingest/budget.py): a file converted
+    here on its own must finish, or LibreOffice be killed, well before that."""
+    _BUDGET_S[:] = [seconds]
+
+
+def _alone() -> tuple[float, float]:
+    """(timeout_s, startup_s) for a file converted on its own."""
+    if not _BUDGET_S:
+        return TIMEOUT_S, STARTUP_S
+    return min(TIMEOUT_S, 0.4 * _BUDGET_S[0]), min(STARTUP_S, 0.4 * _BUDGET_S[0])
 
 
 def convert_ahead(
@@ -115,9 +133,14 @@ def convert_ahead(
     progress: Callable[[str, int, int], None] | None = None,
     timeout_s: float = TIMEOUT_S,
     max_bytes: int = 50 * 1024 * 1024,
+    memory_mb: int | None = None,
 ) -> int:
     """Convert every file of ``paths`` that needs LibreOffice, in one process, unless its sha256
-    is in ``known`` (unchanged since the last run). Returns how many were converted."""
+    is in ``known`` (unchanged since the last run). Returns how many were converted.
+
+    An ingest run passes the loader's per-file limits (``LoadLimits``): a file that takes longer
+    than ``timeout_s`` has LibreOffice killed and is skipped with a one-line reason, and
+    LibreOffice runs under the ``memory_mb`` address-space limit."""
     todo: dict[str, bytes] = {}
     for path in paths:
         if path.suffix.lower() not in WORD_SUFFIXES:
@@ -135,7 +158,8 @@ def convert_ahead(
             todo[digest] = data
     if not todo:
         return 0
-    results = convert_batch(list(todo.values()), timeout_s, progress)
+    startup_s = min(STARTUP_S, timeout_s)  # LibreOffice starting: once, as long as a file
+    results = convert_batch(list(todo.values()), timeout_s, progress, startup_s, memory_mb)
     folder = os.environ.get(CONVERTED_ENV) or tempfile.mkdtemp(prefix="policyqa-converted-")
     os.environ[CONVERTED_ENV] = folder
     for digest, result in zip(todo, results, strict=True):
@@ -168,8 +192,12 @@ def convert_batch(
     timeout_s: float = TIMEOUT_S,
     progress: Callable[[str, int, int], None] | None = None,
     startup_s: float = STARTUP_S,
+    memory_mb: int | None = None,
 ) -> list[Result]:
-    """Each of ``items`` (Word 97 / WPS / RTF bytes) as .docx bytes, or the reason it failed."""
+    """Each of ``items`` (Word 97 / WPS / RTF bytes) as .docx bytes, or the reason it failed.
+    A file making no progress for ``timeout_s`` (plus ``startup_s`` for the first) has
+    LibreOffice killed; the batch goes on after it. ``memory_mb`` bounds LibreOffice's address
+    space (``prlimit``, when installed)."""
     exe = soffice()
     if exe is None:
         return [LoadError(NOT_INSTALLED) for _ in items]
@@ -186,7 +214,7 @@ def convert_batch(
             attempt += 1
             report = partial(_report, progress, len(items) - len(todo), len(items))
             hung = _run(
-                exe,
+                _limited(exe, memory_mb),
                 base / f"profile{attempt}",
                 [inputs[i] for i in todo],
                 [outputs[i] for i in todo],
@@ -200,10 +228,16 @@ def convert_batch(
             if hung is None:
                 break
             results[todo[hung]] = LoadError(
-                f"conversion timed out after {timeout_s:.0f} s, LibreOffice killed / 转换超时"
+                f"conversion timed out after {timeout_s:g} s, LibreOffice killed / 转换超时"
             )
             todo = [i for i in todo[hung + 1 :] if results[i] is None]
     return [r if r is not None else LoadError(FAILED) for r in results]
+
+
+def _limited(exe: str, memory_mb: int | None) -> list[str]:
+    """The command prefix running ``exe`` under an address-space limit (util-linux prlimit)."""
+    tool = shutil.which("prlimit") if memory_mb else None
+    return [tool, f"--as={int(memory_mb) * 1024 * 1024}", "--", exe] if tool else [exe]
 
 
 def _report(progress, offset: int, total: int, done: int) -> None:
@@ -212,7 +246,7 @@ def _report(progress, offset: int, total: int, done: int) -> None:
 
 
 def _run(
-    exe: str,
+    exe: list[str],
     profile: Path,
     inputs: list[Path],
     outputs: list[Path],
@@ -223,7 +257,7 @@ def _run(
     """One ``soffice --convert-to docx`` over ``inputs`` (converted in order). Returns the
     position of the file that made no progress within the timeout (process killed), or None."""
     command = [
-        exe,
+        *exe,
         f"-env:UserInstallation={profile.as_uri()}",
         "--headless",
         "--norestore",

@@ -242,7 +242,14 @@ def _run(
     fresh: list[Document] = []
     unchanged, ingested = [], []
     known = {d.sha256 for d in old_docs.values()} if reuse else set()
-    office.convert_ahead(files, known, progress, max_bytes=options.max_bytes)  # one LibreOffice run
+    office.convert_ahead(  # one LibreOffice run, under the loader's per-file limits
+        files,
+        known,
+        progress,
+        timeout_s=options.limits.timeout_s,
+        max_bytes=options.max_bytes,
+        memory_mb=options.limits.memory_mb,
+    )
     for i, path in enumerate(files):
         rel = path.relative_to(source_dir).as_posix()
         if progress:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS_DIR, corpus_file
+from conftest import CORPUS_DIR, MINILM, corpus_file
 
 from ingest.chunking import chunk_document
 from ingest.errors import LoadError
@@ -162,3 +162,60 @@ def test_only_the_pages_without_text_of_a_mixed_pdf_are_ocred(tmp_path, scan):
     assert [r.pages for r in run.documents] == [(2,)]
     assert [p for *_, p in doc.pages] == [1, 2]
     assert _labels(doc) == _labels(load_file(corpus_file(LAW), CORPUS_DIR))
+
+
+@pytest.mark.slow
+@needs_ocr
+def test_ingest_in_the_loader_worker_relays_ocr_progress_per_page_and_records_it(
+    tmp_path, scan, minilm
+):
+    """The default ingest loads every file in a worker process (ingest/budget.py): the OCR of a
+    scan must still move the progress bar page by page and be listed in the report."""
+    import json
+
+    from ingest.pipeline import IngestOptions, run_ingest
+
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copyfile(scan, src / scan.name)
+    shutil.copyfile(corpus_file("全国年节及纪念日放假办法"), src / "放假办法.md")
+    calls = []
+    report = run_ingest(
+        src,
+        tmp_path / "index",
+        IngestOptions(quiet=True),  # isolated loading (the default)
+        embedder=minilm,
+        progress=lambda *a: calls.append(a),
+    )
+    assert sorted(report.ingested) == sorted([scan.name, "放假办法.md"])
+    (record,) = report.ocr
+    assert record.source == scan.name and record.pages == (1, 2) and not record.note
+    assert [c for c in calls if c[0] == "ocr"] == [("ocr", 1, 2), ("ocr", 2, 2)]
+    assert calls.index(("ocr", 2, 2)) < calls.index(next(c for c in calls if c[0] == "embedding"))
+    assert f"OCR {scan.name}: 2 pages" in report.summary()
+    saved = json.loads((tmp_path / "index" / "report.json").read_text(encoding="utf-8"))
+    assert [(o["source"], o["pages"]) for o in saved["ocr"]] == [(scan.name, [1, 2])]
+
+
+@pytest.mark.slow
+@needs_ocr
+def test_cli_ingest_shows_ocr_pages_and_lists_the_scan_with_the_run_s_page_limit(
+    tmp_path, scan, tmp_models_dir, monkeypatch
+):
+    """``policyqa ingest``: the page bar of the scan on stderr, the OCR line in the summary; the
+    OCR page limit of the settings reaches the worker that reads the scan."""
+    from click.testing import CliRunner
+
+    from assistant.cli import main
+
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copyfile(scan, src / scan.name)
+    monkeypatch.setenv("POLICYQA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("POLICYQA_MODELS_DIR", str(tmp_models_dir))
+    monkeypatch.setenv("POLICYQA_OCR_MAX_PAGES", "1")
+    args = ["ingest", str(src), "--index", str(tmp_path / "index"), "--model", MINILM]
+    out = CliRunner().invoke(main, args)
+    assert out.exit_code == 0, out.output
+    assert re.search(rf"OCR {re.escape(scan.name[:24])}.*1/1", out.stderr)
+    assert f"OCR {scan.name}: 1 pages" in out.output and "first 1 of 2" in out.output

@@ -110,7 +110,6 @@ def test_corrupt_ofd_files_fail_with_a_one_line_reason(tmp_path):
 @pytest.mark.slow
 @needs_ocr
 def test_ingest_reads_scans_and_ofd_reports_ocr_and_skips_corrupt_ones(tmp_path, minilm):
-    from ingest.budget import LoadLimits
     from ingest.pipeline import IngestOptions, run_ingest
 
     src = copy_files(tmp_path / "src", {"doc.md": corpus_file("全国年节及纪念日放假办法")})
@@ -121,9 +120,7 @@ def test_ingest_reads_scans_and_ofd_reports_ocr_and_skips_corrupt_ones(tmp_path,
     report = run_ingest(
         src,
         tmp_path / "index",
-        # in-process loading: OCR records and per-page progress do not yet cross the loader
-        # worker's protocol (the default, isolated loading still reads the OFD)
-        IngestOptions(quiet=True, limits=LoadLimits(isolate=False)),
+        IngestOptions(quiet=True),  # loaded in the worker process: OCR records come back
         embedder=minilm,
         progress=lambda *a: calls.append(a),
     )

@@ -170,3 +170,37 @@ def test_ingest_converts_all_legacy_files_in_one_libreoffice_process(
     log.unlink()
     report = run_ingest(src, index, IngestOptions(quiet=True), embedder=minilm)
     assert runs() == [] and len(report.unchanged) == 4  # unchanged files are not converted again
+
+
+@pytest.mark.slow
+def test_ingest_converts_under_the_loader_s_time_and_memory_limits(
+    made, tmp_path, minilm, monkeypatch
+):
+    """LibreOffice falls under the per-file limits of the loaders (LoadLimits): its address
+    space is bounded by ``memory_mb`` and a file taking longer than ``timeout_s`` (here far less
+    than LibreOffice needs to start) is killed and skipped with a one-line reason; the run goes
+    on with the other files."""
+    from ingest.budget import LoadLimits
+
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copyfile(made["doc"][0], src / "年休假.doc")
+    shutil.copyfile(made["md"][1], src / "审计法.md")
+    log, wrapper = tmp_path / "soffice.log", tmp_path / "bin" / "soffice"
+    wrapper.parent.mkdir()  # logs the address-space limit (KB) each soffice start runs under
+    wrapper.write_text(f'#!/bin/sh\necho "$(ulimit -v)" >> {log}\nexec {soffice()} "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{wrapper.parent}:{os.environ['PATH']}")
+    # in-process loading: only the conversion meets the 0.5 s limit, not the Markdown's loading
+    limits = LoadLimits(timeout_s=0.5, memory_mb=3000, isolate=False)
+    started = time.monotonic()
+    report = run_ingest(
+        src, tmp_path / "index", IngestOptions(quiet=True, limits=limits), embedder=minilm
+    )
+    assert report.ingested == ("审计法.md",)
+    (skip,) = report.skipped
+    assert skip.source == "年休假.doc" and "\n" not in skip.reason
+    assert "timed out after 0.5 s, LibreOffice killed" in skip.reason
+    assert log.read_text().split() == [str(3000 * 1024)]
+    assert not _our_soffice()
+    assert time.monotonic() - started < 120
