@@ -282,6 +282,8 @@ class OcrRun:
                 if self.progress:
                     self.progress("ocr", len(done), len(todo))
 
+        if self.progress:  # the stage starts: the bar shows 0 of N while page 1 is read
+            self.progress("ocr", 0, len(todo))
         with self._bar(len(todo)) as bar, ThreadPoolExecutor(self._workers()) as pool:
             for number, render in todo:
                 if (done or pending) and time.perf_counter() - started > self.max_seconds:

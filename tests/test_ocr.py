@@ -101,7 +101,7 @@ def test_the_run_records_the_ocr_and_reports_progress_per_page(scanned, scan):
     pages = tuple(p for *_, p in doc.pages)
     (record,) = run.documents
     assert record.source == scan.name and record.pages == pages and not record.note
-    assert calls == [("ocr", i, len(pages)) for i in range(1, len(pages) + 1)]
+    assert calls == [("ocr", i, len(pages)) for i in range(len(pages) + 1)]
 
 
 @pytest.mark.slow
@@ -190,7 +190,7 @@ def test_ingest_in_the_loader_worker_relays_ocr_progress_per_page_and_records_it
     assert sorted(report.ingested) == sorted([scan.name, "放假办法.md"])
     (record,) = report.ocr
     assert record.source == scan.name and record.pages == (1, 2) and not record.note
-    assert [c for c in calls if c[0] == "ocr"] == [("ocr", 1, 2), ("ocr", 2, 2)]
+    assert [c for c in calls if c[0] == "ocr"] == [("ocr", 0, 2), ("ocr", 1, 2), ("ocr", 2, 2)]
     assert calls.index(("ocr", 2, 2)) < calls.index(next(c for c in calls if c[0] == "embedding"))
     assert f"OCR {scan.name}: 2 pages" in report.summary()
     saved = json.loads((tmp_path / "index" / "report.json").read_text(encoding="utf-8"))
