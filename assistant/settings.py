@@ -52,9 +52,11 @@ class Settings:
     # Off by default: the packaged one did not beat the fusion order on held-out questions
     # (BENCHMARKS.md)
     reranker: str = "off"
-    # decision model (what to quote, whether to refuse): auto (the packaged one, used when it
-    # was calibrated for the index's embedder and adapter) | off (the plain gate) | PATH
-    decider: str = "auto"
+    # decision model (what to quote, whether to refuse): off (the plain gate) | auto (the
+    # packaged one, used when it was calibrated for the index's embedder and adapter) | PATH.
+    # Off by default: it refused fewer unanswerable questions than the plain gate on two of
+    # three held-out sets (BENCHMARKS.md)
+    decider: str = "off"
     # LLM (OpenAI-compatible); empty base_url = extractive answers only
     llm_base_url: str = ""
     llm_model: str = ""

@@ -87,6 +87,12 @@ def test_other_embedder_or_adapter_is_told_to_calibrate():
 # --- on the sample corpus -----------------------------------------------------------------------
 
 
+@pytest.fixture
+def office(tmp_path, office_index, builtin):
+    """The sample corpus with the packaged decision model switched on (it is off by default)."""
+    return Assistant(make_settings(tmp_path, office_index, decider="auto"), embedder=builtin)
+
+
 def test_refuses_off_topic_and_answers_on_topic(office):
     assert office.status()["decider"]["in_use"]
     retriever = office.retriever()
@@ -101,8 +107,9 @@ def test_refuses_off_topic_and_answers_on_topic(office):
     assert any(c.title == "职工带薪年休假条例" and "第三条" in c.articles for c in answer.citations)
 
 
-def test_without_the_model_the_plain_gate_answers(tmp_path, office_index, builtin):
-    plain = Assistant(make_settings(tmp_path, office_index, decider="off"), embedder=builtin)
+@pytest.mark.parametrize("setting", [{"decider": "off"}, {}])  # off is the default
+def test_without_the_model_the_plain_gate_answers(tmp_path, office_index, builtin, setting):
+    plain = Assistant(make_settings(tmp_path, office_index, **setting), embedder=builtin)
     assert plain.retriever().decider is None and not plain.status()["decider"]["in_use"]
     result = plain.search(LEAVE)
     assert result.relevant and not result.quote
@@ -128,6 +135,7 @@ def llm_office(tmp_path, office_index, builtin, fake_llm):
         llm_base_url=fake_llm.base_url,
         llm_model="qwen-test",
         llm_timeout=1.5,
+        decider="auto",
     )
     return Assistant(settings, embedder=builtin), fake_llm
 
@@ -189,7 +197,8 @@ def test_office_dev_held_out_figures(tmp_path, regulations_index, builtin):
     <= 0.05. Only the last is reached (BENCHMARKS.md: 0.712 / 0.474 / 0.045, against 0.697 /
     0.105 / 0.045 before the decision model); this asserts what is reached, with a margin, so
     that a regression fails."""
-    service = Assistant(make_settings(tmp_path, regulations_index), embedder=builtin)
+    settings = make_settings(tmp_path, regulations_index, decider="auto")
+    service = Assistant(settings, embedder=builtin)
     report = evaluate(read_queries(OFFICE_DEV), lambda q: service.search(q, 10), 10, service.ask)
     print(report.lines())
     assert report.n_answerable == 66 and report.n_unanswerable == 19
