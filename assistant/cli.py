@@ -70,7 +70,7 @@ def main(ctx: click.Context, config: Path | None, data_dir: Path | None) -> None
 @handled
 def ingest(ctx, source_dir, index_dir, model, full, quiet, max_file_mb, chunk_size) -> None:
     """Build or update the index from SOURCE_DIR (default: corpus/)."""
-    from ingest.pipeline import IngestOptions, run_ingest
+    from ingest.pipeline import run_ingest
 
     s = _settings(
         ctx,
@@ -81,20 +81,7 @@ def ingest(ctx, source_dir, index_dir, model, full, quiet, max_file_mb, chunk_si
         chunk_size=chunk_size,
         quiet=quiet or None,
     )
-    options = IngestOptions(
-        model=s.model,
-        models_dir=s.models_path,
-        chunk_size=s.chunk_size,
-        max_bytes=int(s.max_file_mb * 1024 * 1024),
-        full=full,
-        quiet=s.quiet,
-        batch_size=s.batch_size,
-        threads=s.threads,
-        limits=s.load_limits(),
-        ocr_max_pages=s.ocr_max_pages,
-        ocr_max_seconds=s.ocr_max_seconds,
-        max_table_rows=s.max_table_rows,
-    )
+    options = s.ingest_options(full=full)
     report = run_ingest(s.source_dir, s.index_path, options)
     click.echo(report.summary(), err=s.quiet)
     click.echo(f"index: {s.index_path}  report: {s.index_path / 'report.json'}", err=s.quiet)

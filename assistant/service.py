@@ -27,7 +27,7 @@ from ingest.index import (
     lock_holder,
     open_current,
 )
-from ingest.pipeline import IngestOptions, Progress, run_ingest
+from ingest.pipeline import Progress, run_ingest
 from ingest.records import Chunk, IngestReport
 
 from . import answer as answers
@@ -162,20 +162,7 @@ class Assistant:
             raise IndexBusy("已有导入任务在运行，请稍候 / an ingest is already running")
         try:
             s = self.settings
-            options = IngestOptions(
-                model=s.model,
-                models_dir=s.models_path,
-                chunk_size=s.chunk_size,
-                max_bytes=int(s.max_file_mb * 1024 * 1024),
-                full=full,
-                quiet=True,
-                batch_size=s.batch_size,
-                threads=s.threads,
-                limits=s.load_limits(),
-                ocr_max_pages=s.ocr_max_pages,
-                ocr_max_seconds=s.ocr_max_seconds,
-                max_table_rows=s.max_table_rows,
-            )
+            options = s.ingest_options(full=full, quiet=True)
             emb = self._embedder
             if emb is not None and emb.name != embedder_name(s.model):
                 emb = None  # the index is being rebuilt with another model

@@ -16,6 +16,7 @@ from ingest.errors import PolicyQAError
 
 if TYPE_CHECKING:
     from ingest.budget import LoadLimits
+    from ingest.pipeline import IngestOptions
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,25 @@ class Settings:
             max_text_chars=self.max_text_chars,
             timeout_s=self.loader_timeout,
             memory_mb=self.loader_memory_mb,
+        )
+
+    def ingest_options(self, *, full: bool = False, quiet: bool | None = None) -> IngestOptions:
+        """The options of an ingest run with these settings (CLI and service alike)."""
+        from ingest.pipeline import IngestOptions
+
+        return IngestOptions(
+            model=self.model,
+            models_dir=self.models_path,
+            chunk_size=self.chunk_size,
+            max_bytes=int(self.max_file_mb * 1024 * 1024),
+            full=full,
+            quiet=self.quiet if quiet is None else quiet,
+            batch_size=self.batch_size,
+            threads=self.threads,
+            limits=self.load_limits(),
+            ocr_max_pages=self.ocr_max_pages,
+            ocr_max_seconds=self.ocr_max_seconds,
+            max_table_rows=self.max_table_rows,
         )
 
     @property
