@@ -176,3 +176,12 @@ def small_index(tmp_path_factory, minilm) -> Built:
 @pytest.fixture
 def small_copy(small_index, tmp_path) -> Built:
     return small_index.clone(tmp_path)
+
+
+try:  # the OCR engine (OpenCV inside needs libGL: scripts/setup.sh)
+    import rapidocr_onnxruntime  # noqa: F401
+
+    OCR_REASON = ""
+except ImportError as exc:
+    OCR_REASON = f"OCR engine unavailable: {exc}"
+needs_ocr = pytest.mark.skipif(bool(OCR_REASON), reason=OCR_REASON or "-")

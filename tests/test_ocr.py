@@ -20,13 +20,7 @@ from ingest.loaders import load_file
 from ingest.ocr import Box, OcrRun, ocr_run, page_text
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))
-try:
-    import rapidocr_onnxruntime  # noqa: F401  (OpenCV inside needs libGL: scripts/setup.sh)
-
-    OCR_REASON = ""
-except ImportError as exc:
-    OCR_REASON = f"OCR engine unavailable: {exc}"
-needs_ocr = pytest.mark.skipif(bool(OCR_REASON), reason=OCR_REASON or "-")
+from conftest import needs_ocr  # noqa: E402
 from make_ofd import SIZE, layout  # noqa: E402
 from make_scans import page_images, regulation_paragraphs, regulation_pdf, scanned_regulation  # noqa: E402
 

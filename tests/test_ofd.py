@@ -19,13 +19,7 @@ from ingest.ocr import OcrRun, ocr_run
 from ingest.ofd import delta_x
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))
-try:
-    import rapidocr_onnxruntime  # noqa: F401  (OpenCV inside needs libGL: scripts/setup.sh)
-
-    OCR_REASON = ""
-except ImportError as exc:
-    OCR_REASON = f"OCR engine unavailable: {exc}"
-needs_ocr = pytest.mark.skipif(bool(OCR_REASON), reason=OCR_REASON or "-")
+from conftest import needs_ocr  # noqa: E402
 from make_ofd import regulation_ofd  # noqa: E402
 
 LAW = "机关事务管理条例"  # 4 A4 pages
