@@ -159,6 +159,9 @@ def train_adapter(
             for j, i in enumerate(keep)
         ]
         v = v[torch.tensor(cand)]  # n x K x dim
+    mask = torch.zeros(len(keep), v.shape[-2], dtype=torch.bool)  # n x N (or n x K)
+    for j, p in enumerate(pos):
+        mask[j, p] = True
     a = torch.zeros(dim, rank, requires_grad=True)
     b = (torch.randn(rank, dim) * 0.01).requires_grad_()
     opt = torch.optim.Adam([a, b], lr=lr)
@@ -169,9 +172,8 @@ def train_adapter(
             logits = moved @ v.T / temperature
         else:
             logits = torch.einsum("nd,nkd->nk", moved, v) / temperature
-        lse = torch.logsumexp(logits, 1)
-        loss = torch.stack([lse[j] - torch.logsumexp(logits[j, p], 0) for j, p in enumerate(pos)])
-        loss = loss.mean() + l2 * ((a @ b) ** 2).sum()
+        gold = torch.logsumexp(logits.masked_fill(~mask, float("-inf")), 1)
+        loss = (torch.logsumexp(logits, 1) - gold).mean() + l2 * ((a @ b) ** 2).sum()
         opt.zero_grad()
         loss.backward()
         opt.step()

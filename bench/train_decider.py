@@ -3,7 +3,11 @@
     python bench/query_vectors.py --out VECS ../shared/data/office-dev/train.jsonl
     python bench/train_decider.py --set OFFICE_IDX ../shared/data/office-dev/train.jsonl \
         --vectors VECS --cache /tmp/decide [--cv 5] [--max-false-refusals 0.05] \
-        [--adapter auto|off|PATH] [--out assistant/data/e5-small-decider.json]
+        [--adapter auto|off|PATH] [--adapter-folds DIR] [--out assistant/data/e5-small-decider.json]
+
+When the query adapter was itself trained on these questions, pass the fold adapters that
+``bench/train_adapter.py --folds-out DIR`` wrote with it: each question is then searched with
+an adapter that never saw it, so the features (cosines, ranks) look like a new question's.
 
 An office calibrates its own with its labelled questions (same JSONL format: ``gold: []`` for
 questions its documents do not answer) and sets ``POLICYQA_DECIDER=PATH``.
@@ -24,9 +28,11 @@ questions its documents do not answer) and sets ``POLICYQA_DECIDER=PATH``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import pickle
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from query_vectors import read_vectors  # noqa: E402
 
-from assistant.adapter import adapter_for, calibrate_gate  # noqa: E402
+from assistant.adapter import adapter_for, calibrate_gate, read_adapter  # noqa: E402
 from assistant.answer import _chosen  # noqa: E402
 from assistant.decide import (  # noqa: E402
     BASE_FEATURES,
@@ -72,13 +78,42 @@ class VectorsOnly:
         return self.vectors[text]
 
 
+def fold_adapters(folds: Path, dataset: str, queries: list[Query], adapter) -> list:
+    """Each question's adapter from ``bench/train_adapter.py --folds-out``: one trained on the
+    other folds, so a question the shipped adapter was trained on is searched as an unseen one
+    (with the shipped adapter's gate)."""
+    fold_of = json.loads((folds / "folds.json").read_text())
+    by_fold: dict[int, object] = {}
+    out = []
+    for q in queries:
+        n = fold_of.get(f"{dataset}\t{q.question}")
+        if n is None:  # not among the adapter's training questions: the shipped one
+            out.append(adapter)
+            continue
+        if n not in by_fold:
+            by_fold[n] = replace(read_adapter(folds / f"fold{n}.npz"), gate=adapter.gate)
+        out.append(by_fold[n])
+    return out
+
+
 def search_set(
-    index: Path, queries: list[Query], vectors, adapter_spec: str, cache: Path
+    index: Path,
+    queries: list[Query],
+    vectors,
+    adapter_spec: str,
+    cache: Path,
+    folds: Path | None = None,
+    dataset: str = "",
 ) -> tuple[list[SearchResult], str, object]:
     gen = open_current(index)
     name, dim = gen.embedder["name"], int(gen.embedder["dim"])
     adapter = adapter_for(adapter_spec, name, dim)
-    path = cache / f"results-{index.name}-{adapter_id(adapter) or 'none'}.pkl"
+    per_question = [adapter] * len(queries)
+    tag = adapter_id(adapter) or "none"
+    if folds is not None and adapter is not None:
+        per_question = fold_adapters(folds, dataset, queries, adapter)
+        tag += "-oof-" + hashlib.sha256((folds / "folds.json").read_bytes()).hexdigest()[:8]
+    path = cache / f"results-{index.name}-{tag}.pkl"
     if path.exists():
         with path.open("rb") as f:
             stored = pickle.load(f)  # our own cache file under /tmp
@@ -87,6 +122,7 @@ def search_set(
     retriever = Retriever(gen, VectorsOnly(name, dim, vectors), adapter=adapter)
     results = []
     for n, q in enumerate(queries, start=1):
+        retriever.adapter = per_question[n - 1]
         results.append(retriever.search(q.question.strip()[:2000], 10))
         if n % 50 == 0:
             print(f"{index.name}: searched {n}/{len(queries)}", flush=True)
@@ -201,6 +237,12 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/decide"))
     parser.add_argument("--adapter", default="auto")
     parser.add_argument("--reranker", default="", help="name of the reranker the hits carry")
+    parser.add_argument(
+        "--adapter-folds",
+        type=Path,
+        help="train_adapter.py --folds-out of the shipped adapter: search each training question "
+        "with the fold adapter that never saw it",
+    )
     parser.add_argument("--cv", type=int, default=5)
     parser.add_argument(
         "--c", type=float, default=0.1, help="inverse L2 strength (0.1 chosen over 1 and 10 by CV)"
@@ -223,7 +265,15 @@ def main() -> None:
     queries, results, names, adapters = [], [], set(), set()
     for index, path in args.set:
         qs = [q for q in read_queries(Path(path)) if q.gold is not None]
-        rs, name, adapter = search_set(Path(index), qs, vectors, args.adapter, args.cache)
+        rs, name, adapter = search_set(
+            Path(index),
+            qs,
+            vectors,
+            args.adapter,
+            args.cache,
+            args.adapter_folds,
+            Path(path).parent.name,
+        )
         queries += qs
         results += rs
         names.add(name)

@@ -45,6 +45,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from query_vectors import read_vectors  # noqa: E402
+
 from assistant.adapter import adapter_for  # noqa: E402
 from assistant.citations import normalise_title  # noqa: E402
 from assistant.evaluation import Query, evaluate, read_queries  # noqa: E402
@@ -100,11 +102,30 @@ def is_gold(chunk: Chunk, gold: set[tuple[str, str]]) -> bool:
     return any(title == normalise_title(t) and a in chunk.articles for t, a in gold)
 
 
+class KnownVectors:
+    """An embedder answering questions from vectors computed beforehand
+    (bench/query_vectors.py), embedding only those it does not have."""
+
+    def __init__(self, inner, vectors: dict) -> None:
+        self.inner, self.name, self.dim, self.vectors = inner, inner.name, inner.dim, vectors
+
+    def embed_query(self, text: str):
+        found = self.vectors.get(text)
+        return found if found is not None else self.inner.embed_query(text)
+
+
 def mine(
-    index: Path, queries: list[Query], dataset: str, models_dir: Path, pool: int
+    index: Path,
+    queries: list[Query],
+    dataset: str,
+    models_dir: Path,
+    pool: int,
+    vectors: dict | None = None,
 ) -> list[Item]:
     gen = open_current(index)
     embedder = load_embedder(model_for(gen.embedder["name"]), models_dir)
+    if vectors:
+        embedder = KnownVectors(embedder, vectors)
     retriever = Retriever(gen, embedder, adapter=adapter_for("auto", embedder.name, embedder.dim))
     chunks = retriever.gen.chunks
     where: dict[tuple[str, str], list[int]] = {}
@@ -114,7 +135,7 @@ def mine(
     items = []
     for q in queries:
         gold = set(q.gold or ())
-        result = retriever.search(q.question, pool)
+        result = retriever.search(q.question.strip()[:2000], pool)
         rows = sorted({r for t, a in gold for r in where.get((normalise_title(t), a), [])})
         near = []
         for r in rows:
@@ -289,6 +310,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--datasets", default="stard,office", help="which train sets to use")
     parser.add_argument("--mined", type=Path, help="folder caching the mined candidates")
+    parser.add_argument("--vectors", type=Path, help="query vectors from bench/query_vectors.py")
     parser.add_argument("--score-with", type=Path, help="only rerank the questions with this file")
     parser.add_argument("--scores", type=Path, help="write the held-out scores here (npz)")
     args = parser.parse_args()
@@ -304,6 +326,7 @@ def main() -> None:
     office = [q for q in read_queries(args.office_queries) if q.gold]
     if args.limit:
         stard, office = stard[: args.limit], office[: args.limit // 2]
+    vectors = read_vectors(args.vectors) if args.vectors else None
     items = []
     for name, index, queries in (
         ("stard", args.stard_index, stard),
@@ -315,7 +338,7 @@ def main() -> None:
         if cache is not None and cache.is_file():  # the same questions mined by an earlier run
             items += pickle.loads(cache.read_bytes())
             continue
-        mined = mine(index, queries, name, args.models_dir, args.pool)
+        mined = mine(index, queries, name, args.models_dir, args.pool, vectors)
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             cache.write_bytes(pickle.dumps(mined))
