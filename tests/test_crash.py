@@ -64,9 +64,12 @@ class Child:
 
     def __init__(self, code: str, *args: Path) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", code, *map(str, args)], cwd=REPO, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [sys.executable, "-c", code, *map(str, args)],
+            cwd=REPO,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 

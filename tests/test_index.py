@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from operator import attrgetter
 
 import numpy as np
 import pytest
@@ -17,6 +18,9 @@ from ingest.loaders import load_file
 from ingest.pipeline import CHUNKER_VERSION, IngestOptions, run_ingest, scan
 from ingest.terms import terms as bm25_terms
 
+# what a stored document / chunk must keep of the freshly loaded one
+DOCUMENT_FIELDS = attrgetter("title", "version_date", "sha256", "kind")
+CHUNK_FIELDS = attrgetter("text", "heading", "articles", "pages", "start", "end", "title")
 SOURCES = sorted([*SMALL_CORPUS, GIFT_RULES, *(f"formats/{n}" for n in FORMAT_FILES)])
 
 
@@ -73,15 +77,13 @@ def test_stored_chunks_and_texts_match_a_fresh_load(small_index):
         doc = load_file(small_index.source / source, small_index.source)
         assert gen.document_text(doc.id) == doc.text
         info = gen.documents[doc.id]
-        assert (info.title, info.version_date, info.sha256, info.kind) == (
-            doc.title, doc.version_date, doc.sha256, doc.kind)  # fmt: skip
+        assert DOCUMENT_FIELDS(info) == DOCUMENT_FIELDS(doc)
         assert info.pages == doc.pages
         for c in chunk_document(doc):
             s = stored[c.id]
-            assert (s.text, s.heading, s.articles, s.pages, s.start, s.end, s.title) == (
-                c.text, c.heading, c.articles, c.pages, c.start, c.end, c.title)  # fmt: skip
-    assert gen.documents[next(c.doc_id for c in gen.chunks if c.source == "formats/sample.pdf")
-                         ].pages[-1][2] == 3  # fmt: skip
+            assert CHUNK_FIELDS(s) == CHUNK_FIELDS(c)
+    pdf = next(c.doc_id for c in gen.chunks if c.source == "formats/sample.pdf")
+    assert gen.documents[pdf].pages[-1][2] == 3
 
 
 def test_vectors_are_the_embeddings_of_the_chunks(small_index, minilm):
@@ -97,9 +99,14 @@ def test_vectors_are_the_embeddings_of_the_chunks(small_index, minilm):
 
 @pytest.mark.parametrize(
     "query",
-    ["职工连续工作满12个月以上的，享受带薪年休假", "春节放假几天", "公共数据开放目录",
-     "电子证照", "accept gifts in official activities"],
-)  # fmt: skip
+    [
+        "职工连续工作满12个月以上的，享受带薪年休假",
+        "春节放假几天",
+        "公共数据开放目录",
+        "电子证照",
+        "accept gifts in official activities",
+    ],
+)
 def test_faiss_search_equals_numpy_brute_force(small_index, minilm, query):
     gen = open_current(small_index.index)
     vectors = np.load(small_index.index / gen.name / "vectors.npy")
@@ -176,8 +183,9 @@ def test_generations_are_pruned_to_the_newest_few(small_copy, counting):
     proxy = counting()
     for i in range(KEEP_GENERATIONS + 1):
         access.write_text(f'"hr/**" = ["hr", "team{i}"]\n', encoding="utf-8")
-        report = run_ingest(small_copy.source, small_copy.index, IngestOptions(quiet=True),
-                            embedder=proxy)  # fmt: skip
+        report = run_ingest(
+            small_copy.source, small_copy.index, IngestOptions(quiet=True), embedder=proxy
+        )
         assert report.relabelled == ("hr/企业职工带薪年休假实施办法(2008-07-17).md",)
         names.append(report.generation)
     assert proxy.embedded == 0
