@@ -5,9 +5,10 @@ cited, for the dashboard) and ``feedback`` (every rating given; the latest per e
 views). Triggers make ``entries``, ``cited`` and ``feedback`` refuse UPDATE and DELETE, and this
 module offers no way to change or remove a row.
 
-Thread-safe: every call opens its own connection (WAL mode, busy timeout) and writes from one
-process are serialised by a lock. API keys are never passed in (``record`` takes no settings),
-and text that looks like one (``sk-...``, ``Bearer ...``) is masked by ``redact`` before storing.
+Thread-safe: one shared connection (WAL mode, busy timeout), used under a lock, so writes from
+one process are serialised; ``export`` reads through a connection of its own. API keys are
+never passed in (``record`` takes no settings), and text that looks like one (``sk-...``,
+``Bearer ...``) is masked by ``redact`` before storing.
 """
 
 from __future__ import annotations
