@@ -226,7 +226,7 @@ def status(ctx, index_dir, check) -> None:
     """What the index holds and what the last ingest did."""
     from .service import Assistant
 
-    _out(Assistant(settings_of(ctx, index_dir=index_dir)).status(check=check))
+    _out(Assistant(settings_of(ctx, index_dir=index_dir)).status(check=check).to_json())
 
 
 # --- users and audit -------------------------------------------------------------------------------
@@ -313,7 +313,7 @@ def audit_export(ctx, since) -> None:
     log = AuditLog(s.data_dir / "audit.sqlite")
     try:
         for entry in log.export(since):
-            _out(entry)
+            _out(entry.to_json())
     finally:
         log.close()
 

@@ -144,8 +144,8 @@ def test_retriever_ranks_and_gates_with_the_adapter(office):
     assert with_adapter.top_similarity != pytest.approx(plain.top_similarity, abs=1e-4)
     assert with_adapter.relevant and plain.relevant
     assert with_adapter.hits[0].chunk.articles == ("第三条",)
-    shown = office.status()["query_adapter"]
-    assert shown["in_use"] and shown["gate"] == adapter.gate and "dev.jsonl" in shown["about"]
+    shown = office.status().query_adapter
+    assert shown.in_use and shown.gate == adapter.gate and "dev.jsonl" in shown.about
     off_topic = retriever.search("食堂早饭几点开始供应？", 10)
     assert not off_topic.relevant
 
@@ -169,13 +169,13 @@ def test_the_setting_switches_the_adapter(tmp_path, office_index, builtin):
 
     off = Assistant(make_settings(tmp_path, office_index, query_adapter="off"), embedder=builtin)
     assert off.retriever().adapter is None
-    assert off.status()["query_adapter"] == {"setting": "off", "in_use": False}
+    assert off.status().query_adapter.to_json() == {"setting": "off", "in_use": False}
     result = off.retriever().search("我工作满十年，年假有几天？", 5)
     assert result.relevant and result.hits[0].chunk.articles == ("第三条",)
     missing = tmp_path / "missing.npz"
     bad = Assistant(
         make_settings(tmp_path, office_index, query_adapter=str(missing)), embedder=builtin
     )
-    assert "cannot read query adapter" in bad.status()["query_adapter"]["error"]  # no crash
+    assert "cannot read query adapter" in bad.status().query_adapter.error  # no crash
     with pytest.raises(PolicyQAError, match="cannot read query adapter"):
         bad.retriever()

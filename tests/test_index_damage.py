@@ -145,7 +145,7 @@ def test_the_service_keeps_answering_from_the_last_good_generation(small_copy, e
     assert [h.chunk.id for h in after.hits] == [h.chunk.id for h in before.hits]
     assert service.ask(QUESTION).citations
     status = service.status()
-    assert status["generation"] == first and "faiss.index" in status["error"]
+    assert status.generation == first and "faiss.index" in status.error
     fresh = Assistant(make_settings(env, small_copy.index), embedder=hashed)
     with pytest.raises(PolicyQAError, match="faiss.index"):
         fresh.search(QUESTION)
