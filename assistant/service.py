@@ -343,7 +343,7 @@ class Assistant:
             embedder=gen.embedder.get("name"),
             query_adapter=self._adapter_status(gen),
             decider=self._decider_status(gen),
-            built_at=gen.manifest.get("built_at"),
+            built_at=gen.manifest.built_at or None,
             last_run=last,
             llm=self.settings.llm_model if self.settings.llm_enabled else None,
             error=error or None,

@@ -16,6 +16,7 @@ from ingest.chunking import chunk_document
 from ingest.errors import IndexIncompatible, IndexMissing
 from ingest.index import KEEP_GENERATIONS, Generation, current_generation, open_current
 from ingest.loaders import load_file
+from ingest.manifest import Manifest
 from ingest.pipeline import CHUNKER_VERSION, IngestOptions, run_ingest, scan
 from ingest.terms import terms as bm25_terms
 
@@ -36,7 +37,12 @@ def test_layout_manifest_and_counts(small_index, hashed):
     assert not (small_index.index / "lock").exists()
     assert not list(small_index.index.glob("tmp-*"))
 
-    m = gen.manifest
+    m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert Manifest.from_json(m) == gen.manifest and gen.manifest.to_json() == m  # the record
+    assert list(m) == [
+        *("embedder", "chunking", "terms", "declared_groups", "documents", "format_version"),
+        *("generation", "built_at", "counts", "files"),
+    ]
     assert m["format_version"] == 1 and m["generation"] == gen.name and m["built_at"]
     assert m["embedder"] == {"name": hashed.name, "dim": 384}
     assert m["chunking"] == {"chunk_size": 800, "chunker_version": CHUNKER_VERSION}

@@ -124,7 +124,7 @@ def test_settings_change_or_full_forces_a_full_rebuild(
         _n_chunks(built, path, options.chunk_size) for path in (LEAVE, "formats/utf8.txt")
     )
     assert proxy.embedded == report.chunks_total == expected
-    assert open_current(built.index).manifest["chunking"]["chunk_size"] == options.chunk_size
+    assert open_current(built.index).manifest.chunking["chunk_size"] == options.chunk_size
 
 
 # --- incremental runs on the small corpus -------------------------------------------------------
@@ -163,7 +163,7 @@ def test_add_change_delete_reembeds_exactly_those(small_copy, counting):
     vectors = _vectors_by_id(built.index)
     sources = {c.source for c in gen.chunks}
     assert HOLIDAYS not in sources and added in sources
-    assert HOLIDAYS not in gen.manifest["documents"]
+    assert HOLIDAYS not in gen.manifest.documents
     assert all(d.source != HOLIDAYS for d in gen.documents.values())
     assert not any(i in vectors for i in old_ids[HOLIDAYS])  # removed chunks are gone
     for source in untouched:  # same ids, same vectors (bit for bit), same texts
