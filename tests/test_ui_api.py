@@ -392,8 +392,8 @@ def test_feedback_is_stored_and_only_by_the_asker(served):
         "ok": True
     }
     rows = served.audit.recent(20, only_negative=True)
-    mine = [r for r in rows if r["id"] == result["entry_id"]]
-    assert mine and mine[0]["rating"] == -1 and mine[0]["comment"] == "引用的条款不对"
+    mine = [r for r in rows if r.id == result["entry_id"]]
+    assert mine and mine[0].rating == -1 and mine[0].comment == "引用的条款不对"
     other = client(served, "staff2", "staffpass2")
     with pytest.raises(AppError):
         other.predict(result["entry_id"], 1, "", api_name="/feedback")
