@@ -5,9 +5,10 @@ cited, for the dashboard) and ``feedback`` (every rating given; the latest per e
 views). Triggers make ``entries``, ``cited`` and ``feedback`` refuse UPDATE and DELETE, and this
 module offers no way to change or remove a row.
 
-Thread-safe: every call opens its own connection (WAL mode, busy timeout) and writes from one
-process are serialised by a lock. API keys are never passed in (``record`` takes no settings),
-and text that looks like one (``sk-...``, ``Bearer ...``) is masked by ``redact`` before storing.
+Thread-safe: one shared connection (WAL mode, busy timeout), used under a lock, so writes from
+one process are serialised; ``export`` reads through a connection of its own. API keys are
+never passed in (``record`` takes no settings), and text that looks like one (``sk-...``,
+``Bearer ...``) is masked by ``redact`` before storing.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from ingest.errors import PolicyQAError
 
+from .audit_entry import AuditEntry, CitedSource, Rating
 from .records import Answer
 
 _SCHEMA = """
@@ -125,31 +127,8 @@ def _since_key(since: str | date | datetime | None) -> str | None:
     return _iso(moment)
 
 
-def _sources(answer: Answer) -> list[dict]:
-    return [
-        {"source": c.source, "title": c.title, "articles": list(c.articles)}
-        for c in answer.citations
-    ]
-
-
-def _row(row: sqlite3.Row) -> dict:
-    return {
-        "id": row["id"],
-        "time": row["time"],
-        "user": row["user"],
-        "groups": json.loads(row["groups"] or "[]"),
-        "question": row["question"],
-        "mode": row["mode"],
-        "answer": row["answer"],
-        "refused": bool(row["refused"]),
-        "verified": bool(row["verified"]),
-        "sources": json.loads(row["sources"] or "[]"),
-        "latency_ms": row["latency_ms"],
-        "rating": row["rating"],  # None when nobody rated the answer
-        "comment": row["comment"] or "",
-        "rated_by": row["rated_by"],
-        "rated_at": row["rated_at"],
-    }
+def _sources(answer: Answer) -> list[CitedSource]:
+    return [CitedSource(c.source, c.title, tuple(c.articles)) for c in answer.citations]
 
 
 class AuditLog:
@@ -247,12 +226,12 @@ class AuditLog:
                     redact(answer.text),
                     int(bool(answer.refused)),
                     int(bool(answer.verified)),
-                    json.dumps(sources, ensure_ascii=False),
+                    json.dumps([s.to_json() for s in sources], ensure_ascii=False),
                     float(latency_ms),
                 ),
             )
             seq = cur.lastrowid
-            documents = {(s["source"], s["title"]) for s in sources}
+            documents = {(s.source, s.title) for s in sources}
             con.executemany(
                 "INSERT INTO cited (entry_seq, time, source, title) VALUES (?, ?, ?, ?)",
                 [(seq, when, source, title) for source, title in sorted(documents)],
@@ -278,10 +257,10 @@ class AuditLog:
 
     # --- reading ---
 
-    def get(self, entry_id: str) -> dict | None:
+    def get(self, entry_id: str) -> AuditEntry | None:
         with self._use() as con:
             row = con.execute(_ENTRY_QUERY + " WHERE e.id = ?", (str(entry_id),)).fetchone()
-        return _row(row) if row is not None else None
+        return AuditEntry.from_row(row) if row is not None else None
 
     def recent(
         self,
@@ -289,7 +268,7 @@ class AuditLog:
         only_negative: bool = False,
         only_refused: bool = False,
         user: str | None = None,
-    ) -> list[dict]:
+    ) -> list[AuditEntry]:
         """Newest first, each with its latest feedback (``rating`` None when unrated)."""
         where, args = [], []
         if only_negative:
@@ -303,17 +282,18 @@ class AuditLog:
         sql += " ORDER BY e.seq DESC LIMIT ?"
         args.append(max(0, int(limit)))
         with self._use() as con:
-            return [_row(r) for r in con.execute(sql, args).fetchall()]
+            return [AuditEntry.from_row(r) for r in con.execute(sql, args).fetchall()]
 
-    def export(self, since: str | None = None) -> Iterator[dict]:
-        """Every entry from ``since`` (``YYYY-MM-DD``, UTC) on, oldest first, as JSON-ready dicts.
+    def export(self, since: str | None = None) -> Iterator[AuditEntry]:
+        """Every entry from ``since`` (``YYYY-MM-DD``, UTC) on, oldest first.
 
-        Each has the latest ``rating``/``comment`` and the full ``feedback`` history.
+        Each has the latest ``rating``/``comment`` and the full ``feedback`` history
+        (``to_json``: one line of ``policyqa audit export``).
         """
         key = _since_key(since)  # raises before the first next() would
         return self._export(key)
 
-    def _export(self, key: str | None) -> Iterator[dict]:
+    def _export(self, key: str | None) -> Iterator[AuditEntry]:
         sql = _ENTRY_QUERY + (" WHERE e.time >= ?" if key else "") + " ORDER BY e.seq"
         con = self._open()  # its own connection: the caller may hold the iterator a long time
         try:
@@ -321,7 +301,7 @@ class AuditLog:
             rows = con.execute(sql, (key,) if key else ())
             while batch := rows.fetchmany(500):
                 ids = [r["id"] for r in batch]
-                history: dict[str, list[dict]] = {i: [] for i in ids}
+                history: dict[str, list[Rating]] = {i: [] for i in ids}
                 marks = ",".join("?" * len(ids))
                 for f in con.execute(
                     f"SELECT entry_id, time, user, rating, comment FROM feedback"
@@ -329,17 +309,10 @@ class AuditLog:
                     ids,
                 ):
                     history[f["entry_id"]].append(
-                        {
-                            "time": f["time"],
-                            "user": f["user"],
-                            "rating": f["rating"],
-                            "comment": f["comment"],
-                        }
+                        Rating(f["time"], f["user"], f["rating"], f["comment"])
                     )
                 for r in batch:
-                    item = _row(r)
-                    item["feedback"] = history[r["id"]]
-                    yield item
+                    yield AuditEntry.from_row(r, tuple(history[r["id"]]))
         finally:
             con.close()  # ends the read transaction
 

@@ -1,4 +1,5 @@
-"""The ``policyqa`` command: ingest, search, ask, eval, serve, status, users, audit.
+"""The ``policyqa`` command's core: ingest, search, ask, eval, status, users, audit, docs (the
+top-level ``policyqa`` module adds the web app's ``serve``; nothing here imports the web layer).
 
 Every ``PolicyQAError`` becomes a one-line message and exit status 1; JSON output is UTF-8.
 """
@@ -39,7 +40,8 @@ def handled(fn):
     return wrapper
 
 
-def _settings(ctx: click.Context, **overrides) -> Settings:
+def settings_of(ctx: click.Context, **overrides) -> Settings:
+    """The settings a command runs with: the group's --config/--data-dir, then its own options."""
     base = ctx.obj or {}
     return load_settings(base.get("config"), **{**base.get("overrides", {}), **overrides})
 
@@ -72,7 +74,7 @@ def ingest(ctx, source_dir, index_dir, model, full, quiet, max_file_mb, chunk_si
     """Build or update the index from SOURCE_DIR (default: corpus/)."""
     from ingest.pipeline import run_ingest
 
-    s = _settings(
+    s = settings_of(
         ctx,
         source_dir=source_dir,
         index_dir=index_dir,
@@ -144,7 +146,7 @@ def search(ctx, question, index_dir, queries, groups, user, reranker, k) -> None
     """Ranked hits for QUESTION or for each line of --queries (JSONL to stdout)."""
     from .service import Assistant
 
-    s = _settings(ctx, index_dir=index_dir, reranker=reranker)
+    s = settings_of(ctx, index_dir=index_dir, reranker=reranker)
     service, viewer = Assistant(s), _viewer(s, groups, user)
     for q in _questions(question, queries):
         result = service.search(q.question, k, viewer)
@@ -162,7 +164,7 @@ def ask(ctx, question, index_dir, queries, groups, user, reranker, as_json) -> N
     from .conversation import Turn
     from .service import Assistant
 
-    s = _settings(ctx, index_dir=index_dir, reranker=reranker)
+    s = settings_of(ctx, index_dir=index_dir, reranker=reranker)
     service, viewer = Assistant(s), _viewer(s, groups, user)
     for q in _questions(question, queries):
         turns = service.converse(q.question, viewer)  # records the audit entry
@@ -201,7 +203,7 @@ def evaluate(ctx, index_dir, queries, k, failures, as_json, answers, reranker) -
     from .evaluation import read_queries
     from .service import Assistant
 
-    s = _settings(ctx, index_dir=index_dir, reranker=reranker)
+    s = settings_of(ctx, index_dir=index_dir, reranker=reranker)
     service = Assistant(s)
     report = run_eval(
         read_queries(queries), lambda q: service.search(q, k), k, service.ask if answers else None
@@ -224,30 +226,7 @@ def status(ctx, index_dir, check) -> None:
     """What the index holds and what the last ingest did."""
     from .service import Assistant
 
-    _out(Assistant(_settings(ctx, index_dir=index_dir)).status(check=check))
-
-
-@main.command()
-@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder.")
-@click.option("--source", "source_dir", type=click.Path(path_type=Path), help="Source folder.")
-@click.option("--host", help="Address to listen on (default 127.0.0.1).")
-@click.option("--port", type=int, help="Port (default 7860).")
-@click.option("--no-auth", is_flag=True, help="No login (single-user demo).")
-@click.pass_context
-@handled
-def serve(ctx, index_dir, source_dir, host, port, no_auth) -> None:
-    """Start the web app (ingests the source folder first when there is no index)."""
-    import ui
-
-    s = _settings(
-        ctx,
-        index_dir=index_dir,
-        source_dir=source_dir,
-        host=host,
-        port=port,
-        auth=False if no_auth else None,
-    )
-    ui.serve(s)
+    _out(Assistant(settings_of(ctx, index_dir=index_dir)).status(check=check).to_json())
 
 
 # --- users and audit -------------------------------------------------------------------------------
@@ -266,7 +245,7 @@ def _password(confirm: bool = True) -> str:
 def _users(ctx):
     from .users import UserStore
 
-    s = _settings(ctx)
+    s = settings_of(ctx)
     return UserStore(s.data_dir / "users.json")
 
 
@@ -330,11 +309,11 @@ def audit_export(ctx, since) -> None:
     """Write the log as JSONL to stdout."""
     from .audit import AuditLog
 
-    s = _settings(ctx)
+    s = settings_of(ctx)
     log = AuditLog(s.data_dir / "audit.sqlite")
     try:
         for entry in log.export(since):
-            _out(entry)
+            _out(entry.to_json())
     finally:
         log.close()
 

@@ -13,10 +13,10 @@ from .library import Upload
 
 
 def _assistant(ctx: click.Context, source_dir: Path | None):
-    from .cli import _settings
+    from .cli import settings_of
     from .service import Assistant
 
-    return Assistant(_settings(ctx, source_dir=source_dir))
+    return Assistant(settings_of(ctx, source_dir=source_dir))
 
 
 def _handled(fn):

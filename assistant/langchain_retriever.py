@@ -38,7 +38,7 @@ class PolicyRetriever(BaseRetriever):
                     **{k: v for k, v in h.to_json().items() if k != "text"},
                     "chunk_id": h.chunk.id,
                     "doc_id": h.chunk.doc_id,
-                },  # fmt: skip
+                },
             )
             for h in result.hits
         ]

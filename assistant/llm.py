@@ -219,14 +219,15 @@ class ChatModel:
             )
         self._timeout = float(settings.llm_timeout)
         self._url = _safe_url(settings.llm_base_url)
-        self._secrets = [s for s in (settings.llm_api_key,) if s and len(s) >= 4]
+        key = settings.llm_api_key.get_secret_value()
+        self._secrets = [s for s in (key,) if s and len(s) >= 4]
         try:
             from langchain_openai import ChatOpenAI
 
             self._model = ChatOpenAI(
                 base_url=settings.llm_base_url,
                 model=settings.llm_model,
-                api_key=settings.llm_api_key or "EMPTY",
+                api_key=key or "EMPTY",
                 timeout=self._timeout,
                 max_retries=0,
                 temperature=settings.llm_temperature,

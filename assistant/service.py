@@ -40,6 +40,7 @@ from .records import Answer
 from .rerank import reranker_for
 from .retrieval import RetrievalConfig, Retriever, SearchResult, looks_like_follow_up
 from .settings import Settings
+from .status import IndexStatus, ModelStatus
 
 if TYPE_CHECKING:
     from .audit import AuditLog
@@ -304,16 +305,12 @@ class Assistant:
             return None
         return found
 
-    def status(self, check: bool = False) -> dict:
+    def status(self, check: bool = False) -> IndexStatus:
         """What the index holds; ``check``: verify the current generation's files against the
         checksums in its manifest first (IndexDamaged names the first bad one)."""
         check_folder(self.index_dir)
         if not (self.index_dir / "CURRENT").exists():
-            return {
-                "index": str(self.index_dir),
-                "ready": False,
-                "ingest_running": self.ingest_running(),
-            }
+            return IndexStatus(str(self.index_dir), False, self.ingest_running())
         if self._retriever is not None and not check:
             self.retriever()  # picks up a newer generation, or records why it cannot be read
         loaded, current = self._retriever, current_generation(self.index_dir)
@@ -336,24 +333,24 @@ class Assistant:
         from ingest.index import read_last_report
 
         last = read_last_report(self.index_dir) or report
-        return {
-            "index": str(self.index_dir),
-            "ready": True,
-            "generation": gen.name,
-            "documents": len(gen.documents),
-            "chunks": len(gen.chunks),
-            "embedder": gen.embedder.get("name"),
-            "query_adapter": self._adapter_status(gen),
-            "decider": self._decider_status(gen),
-            "built_at": gen.manifest.get("built_at"),
-            "last_run": last.to_json(),
-            "ingest_running": self.ingest_running(),
-            "llm": self.settings.llm_model if self.settings.llm_enabled else None,
-            **({"error": error} if error else {}),
-            **({"check": {"ok": True, "files": checked}} if checked is not None else {}),
-        }
+        return IndexStatus(
+            index=str(self.index_dir),
+            ready=True,
+            ingest_running=self.ingest_running(),
+            generation=gen.name,
+            documents=len(gen.documents),
+            chunks=len(gen.chunks),
+            embedder=gen.embedder.get("name"),
+            query_adapter=self._adapter_status(gen),
+            decider=self._decider_status(gen),
+            built_at=gen.manifest.built_at or None,
+            last_run=last,
+            llm=self.settings.llm_model if self.settings.llm_enabled else None,
+            error=error or None,
+            checked_files=checked,
+        )
 
-    def _adapter_status(self, gen: Generation) -> dict:
+    def _adapter_status(self, gen: Generation) -> ModelStatus:
         """Which query adapter searches of this index use (read from the manifest, no model)."""
         setting = self.settings.query_adapter
         try:
@@ -361,17 +358,17 @@ class Assistant:
                 setting, gen.embedder.get("name", ""), int(gen.embedder.get("dim", 0))
             )
         except PolicyQAError as exc:
-            return {"setting": setting, "in_use": False, "error": str(exc)}
+            return ModelStatus("query_adapter", setting, False, error=str(exc))
         if adapter is None:
-            return {"setting": setting, "in_use": False}
-        return {"setting": setting, "in_use": True, "gate": adapter.gate, "about": adapter.about}
+            return ModelStatus("query_adapter", setting, False)
+        return ModelStatus("query_adapter", setting, True, gate=adapter.gate, about=adapter.about)
 
     @property
     def library(self) -> Library:
         """The source folder's files: add, replace, remove, restore (the only writer)."""
         return Library(self.settings.source_dir, int(self.settings.max_file_mb * 1024 * 1024))
 
-    def _decider_status(self, gen: Generation) -> dict:
+    def _decider_status(self, gen: Generation) -> ModelStatus:
         """Which decision model answers use, or why none (the plain gate then applies)."""
         setting = self.settings.decider
         try:
@@ -379,15 +376,12 @@ class Assistant:
             adapter = adapter_for(self.settings.query_adapter, name, dim)
             decider, note = decider_for(setting, name, adapter)
         except PolicyQAError as exc:
-            return {"setting": setting, "in_use": False, "error": str(exc)}
+            return ModelStatus("decider", setting, False, error=str(exc))
         if decider is None:
-            return {"setting": setting, "in_use": False, **({"message": note} if note else {})}
-        return {
-            "setting": setting,
-            "in_use": True,
-            "threshold": decider.threshold,
-            "about": decider.about,
-        }
+            return ModelStatus("decider", setting, False, message=note or None)
+        return ModelStatus(
+            "decider", setting, True, threshold=decider.threshold, about=decider.about
+        )
 
     def documents(self, viewer: Viewer = Viewer()) -> list[DocumentInfo]:
         gen = self.retriever().gen
@@ -436,7 +430,7 @@ class Assistant:
         """Rate an answer (+1 / -1, comment up to 2,000 characters): one's own, or any answer
         for an unrestricted viewer (an admin)."""
         entry = self.audit.get(str(entry_id))
-        if entry is None or (entry["user"] != viewer.name and viewer.groups is not None):
+        if entry is None or (entry.user != viewer.name and viewer.groups is not None):
             raise PolicyQAError("没有这条问答记录 / unknown entry")
         self.audit.feedback(str(entry_id), viewer.name, int(rating), str(comment or "")[:2000])
 

@@ -1,16 +1,30 @@
-"""One frozen ``Settings`` object, built at the edge from flags, ``POLICYQA_*`` env vars and an
-optional ``policyqa.toml``; passed explicitly everywhere below.
+"""One frozen ``Settings`` object (pydantic-settings), built at the edge from flags, ``POLICYQA_*``
+env vars and an optional ``policyqa.toml``; passed explicitly everywhere below.
 
 Precedence (highest first): explicit overrides (CLI flags) > environment > policyqa.toml > defaults.
+``Settings(...)`` alone takes its arguments and the defaults; ``load_settings`` adds the
+environment (``POLICYQA_<NAME>``; ``POLICYQA_INDEX`` and ``POLICYQA_SOURCE`` are short for
+``..._INDEX_DIR`` and ``..._SOURCE_DIR``) and the file (a ``[policyqa]`` table or top-level keys;
+unknown keys there are ignored). A bad value is one ``PolicyQAError`` line naming the setting.
 """
 
 from __future__ import annotations
 
+import contextvars
 import os
 import tomllib
-from dataclasses import dataclass, fields, replace
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from ingest.errors import PolicyQAError
 
@@ -18,9 +32,18 @@ if TYPE_CHECKING:
     from ingest.budget import LoadLimits
     from ingest.pipeline import IngestOptions
 
+# (environment, policyqa.toml values) of the load_settings call in progress; None otherwise
+_LAYERS: contextvars.ContextVar[tuple[Mapping[str, str], dict] | None] = contextvars.ContextVar(
+    "policyqa_settings_layers", default=None
+)
+_SHORT_NAMES = {"policyqa_index": "policyqa_index_dir", "policyqa_source": "policyqa_source_dir"}
 
-@dataclass(frozen=True)
-class Settings:
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        frozen=True, extra="forbid", coerce_numbers_to_str=True, validate_default=False
+    )
+
     source_dir: Path = Path("corpus")
     data_dir: Path = Path(".policyqa")
     index_dir: Path | None = None  # default: data_dir / "index"
@@ -41,8 +64,10 @@ class Settings:
     ocr_max_seconds: float = 90.0  # OCR time per document; keep below the loader time limit
     # retrieval
     k: int = 10
-    fusion: str = "convex"  # convex (alpha * dense + (1 - alpha) * BM25, normalised) | rrf
-    alpha: float = 0.7
+    fusion: Literal["convex", "rrf"] = (
+        "convex"  # convex (alpha * dense + (1 - alpha) * BM25, normalised) | rrf
+    )
+    alpha: float = Field(0.7, ge=0.0, le=1.0)
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
     rrf_k: int = 60
@@ -61,7 +86,7 @@ class Settings:
     # LLM (OpenAI-compatible); empty base_url = extractive answers only
     llm_base_url: str = ""
     llm_model: str = ""
-    llm_api_key: str = ""
+    llm_api_key: SecretStr = SecretStr("")  # shown as ********** in reprs and logs
     llm_timeout: float = 30.0
     llm_temperature: float = 0.1
     # app
@@ -119,83 +144,98 @@ class Settings:
     def llm_enabled(self) -> bool:
         return bool(self.llm_base_url and self.llm_model)
 
-    def __repr__(self) -> str:  # never print the API key
-        shown = {f.name: getattr(self, f.name) for f in fields(self)}
-        if shown["llm_api_key"]:
-            shown["llm_api_key"] = "***"
-        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+    @field_validator("source_dir", "data_dir", "index_dir", "models_dir")
+    @classmethod
+    def _expand_user(cls, path: Path | None) -> Path | None:
+        return path.expanduser() if path is not None else None
 
-    __str__ = __repr__
-
-
-_PATHS = {"source_dir", "data_dir", "index_dir", "models_dir"}
-
-
-def _coerce(name: str, value: object) -> object:
-    kinds = {f.name: f.type for f in fields(Settings)}
-    kind = str(kinds[name])
-    if value is None:
-        return None
-    if name in _PATHS:
-        return Path(str(value)).expanduser()
-    if kind == "bool":
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in {"1", "true", "yes", "on"}:
-            return True
-        if text in {"0", "false", "no", "off"}:
-            return False
-        raise PolicyQAError(
-            f"设置 {name} 需要 true/false，收到 {value!r} / {name} expects true/false"
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        layers = _LAYERS.get()
+        if layers is None:  # Settings(...) directly: its arguments and the defaults only
+            return (init_settings,)
+        env, file_values = layers
+        return (
+            init_settings,
+            _Environment(settings_cls, env),
+            InitSettingsSource(settings_cls, file_values),
         )
+
+
+class _Environment(EnvSettingsSource):
+    """``POLICYQA_*`` variables of a given mapping (``os.environ`` in the app; tests pass their
+    own); empty values count as unset."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        self._given = env
+        super().__init__(
+            settings_cls, case_sensitive=False, env_prefix="POLICYQA_", env_ignore_empty=True
+        )
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        found = {key.lower(): value for key, value in self._given.items() if value != ""}
+        for short, full in _SHORT_NAMES.items():
+            if short in found:
+                found[full] = found[short]
+        return found
+
+
+def _read_file(path: Path) -> dict:
     try:
-        if kind == "int":
-            return int(value)
-        if kind.startswith("float"):
-            return float(value)
-    except (TypeError, ValueError) as exc:
-        raise PolicyQAError(f"设置 {name} 的值无效：{value!r} / invalid value for {name}") from exc
-    return str(value)
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise PolicyQAError(f"无法读取配置文件 {path}：{exc} / cannot read config") from exc
+    table = data.get("policyqa", data)
+    return {key: value for key, value in table.items() if key in Settings.model_fields}
 
 
-def load_settings(config: Path | None = None, env: dict | None = None, **overrides) -> Settings:
+def _message(exc: ValidationError) -> str:
+    """The first problem as one line naming the setting (both languages)."""
+    errors = exc.errors()
+    unknown = sorted(str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden")
+    if unknown:
+        return f"未知设置 / unknown settings: {', '.join(unknown)}"
+    first = errors[0]
+    name, kind, value = str(first["loc"][0]), first["type"], first.get("input")
+    field = Settings.model_fields[name]
+    if kind == "literal_error":
+        allowed = [str(a) for a in get_args(field.annotation)]
+        return (
+            f"{name} 只能是 {' 或 '.join(allowed)}，收到 {value!r} / "
+            f"{name} must be {' or '.join(allowed)}"
+        )
+    if kind in ("greater_than_equal", "less_than_equal"):
+        low = next(m.ge for m in field.metadata if hasattr(m, "ge"))
+        high = next(m.le for m in field.metadata if hasattr(m, "le"))
+        return (
+            f"{name} 须在 {low:g} 到 {high:g} 之间，收到 {value} / "
+            f"{name} must be in [{low:g}, {high:g}]"
+        )
+    if kind == "bool_parsing":
+        return f"设置 {name} 需要 true/false，收到 {value!r} / {name} expects true/false"
+    return f"设置 {name} 的值无效：{value!r} / invalid value for {name}"
+
+
+def load_settings(
+    config: Path | None = None, env: Mapping[str, str] | None = None, **overrides: Any
+) -> Settings:
     """Build Settings: defaults < policyqa.toml < POLICYQA_* env < overrides (None = not given)."""
     env = os.environ if env is None else env
-    names = {f.name for f in fields(Settings)}
-    values: dict[str, object] = {}
     path = config or (Path(env["POLICYQA_CONFIG"]) if env.get("POLICYQA_CONFIG") else None)
     if path is None and Path("policyqa.toml").is_file():
         path = Path("policyqa.toml")
-    if path is not None:
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise PolicyQAError(f"无法读取配置文件 {path}：{exc} / cannot read config") from exc
-        for key, value in data.get("policyqa", data).items():
-            if key in names:
-                values[key] = value
-    for name in names:
-        key = "POLICYQA_" + name.upper()
-        if key in env and env[key] != "":
-            values[name] = env[key]
-    if "POLICYQA_INDEX" in env and env["POLICYQA_INDEX"]:
-        values["index_dir"] = env["POLICYQA_INDEX"]
-    if "POLICYQA_SOURCE" in env and env["POLICYQA_SOURCE"]:
-        values["source_dir"] = env["POLICYQA_SOURCE"]
-    for name, value in overrides.items():
-        if value is not None:
-            values[name] = value
-    unknown = set(values) - names
-    if unknown:
-        raise PolicyQAError(f"未知设置 / unknown settings: {', '.join(sorted(unknown))}")
-    settings = replace(Settings(), **{k: _coerce(k, v) for k, v in values.items()})
-    if settings.fusion not in ("convex", "rrf"):
-        raise PolicyQAError(
-            f"fusion 只能是 convex 或 rrf，收到 {settings.fusion!r} / fusion must be convex or rrf"
-        )
-    if not 0.0 <= settings.alpha <= 1.0:
-        raise PolicyQAError(
-            f"alpha 须在 0 到 1 之间，收到 {settings.alpha} / alpha must be in [0, 1]"
-        )
-    return settings
+    file_values = _read_file(path) if path is not None else {}
+    token = _LAYERS.set((env, file_values))
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        raise PolicyQAError(_message(exc)) from None
+    finally:
+        _LAYERS.reset(token)

@@ -29,8 +29,13 @@ def child(code: str, *args: str) -> dict:
     """Run ``code`` in a fresh interpreter (so each step's peak RSS is its own); it prints one
     JSON line, to which the child's own peak RSS (MB) is added."""
     tail = "\nimport resource as _r; print(json.dumps({**_result, 'peak_rss_mb': round(_r.getrusage(_r.RUSAGE_SELF).ru_maxrss / 1024, 1)}))"
-    out = subprocess.run([sys.executable, "-c", code + tail, *args], check=True,
-                         capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code + tail, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -100,8 +105,12 @@ def main() -> None:
     if args.gold_subset:
         source = gold_subset(Path(tempfile.mkdtemp(prefix="stard-gold-")))
     index = args.index or Path(tempfile.mkdtemp(prefix="policyqa-bench-")) / "index"
-    figures: dict = {"source": str(args.source), "gold_subset": args.gold_subset,
-                     "model": args.model, "cpus": os.cpu_count()}  # fmt: skip
+    figures: dict = {
+        "source": str(args.source),
+        "gold_subset": args.gold_subset,
+        "model": args.model,
+        "cpus": os.cpu_count(),
+    }
     models = str(args.models_dir)
     if not args.no_build:
         figures["raw_encode"] = child(RAW, str(source), args.model, str(args.raw_sample), models)

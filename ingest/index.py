@@ -5,7 +5,8 @@
       report.json      the latest run's report (also written for runs that changed nothing)
       lock             held by a running ingest; stale if its pid is gone
       gen-000123/
-        manifest.json  format version, embedder, chunking settings, documents -> chunk ids
+        manifest.json  format version, embedder, chunking settings, documents -> chunk ids,
+                       file checksums (the Manifest record, manifest.py)
         chunks.sqlite  documents (with full text) and chunks (fields, groups, BM25 terms)
         vectors.npy    float32, row i = chunk i
         faiss.index    IndexFlatIP over the normalised vectors
@@ -26,7 +27,7 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,7 @@ from .integrity import (
     reading,
     verify,
 )
+from .manifest import Manifest
 from .records import Chunk, Document, IngestReport, OfficialMeta
 
 FORMAT_VERSION = 1
@@ -114,7 +116,7 @@ def write_generation(
     chunks: Sequence[Chunk],
     vectors: np.ndarray,
     terms: Sequence[Sequence[str]],
-    manifest: dict,
+    manifest: Manifest,
     report: IngestReport,
 ) -> str:
     """Write a complete generation and make it CURRENT. Returns its name.
@@ -150,7 +152,7 @@ def write_generation(
     db.close()
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     np.save(tmp / "vectors.npy", vectors)
-    flat = faiss.IndexFlatIP(int(manifest["embedder"]["dim"]))
+    flat = faiss.IndexFlatIP(manifest.embedder.dim)
     if len(vectors):
         flat.add(vectors)
     faiss.write_index(flat, str(tmp / "faiss.index"))
@@ -159,16 +161,16 @@ def write_generation(
     bm25.index([list(t) or [""] for t in terms] or [[""]], show_progress=False)
     bm25.save(str(tmp / "bm25"), show_progress=False)
     report = IngestReport(**{**report.__dict__, "generation": name})
-    manifest = {
-        **manifest,
-        "format_version": FORMAT_VERSION,
-        "generation": name,
-        "built_at": report.finished_at,
-        "counts": {"documents": len(documents), "chunks": len(chunks)},
-    }
+    manifest = replace(
+        manifest,
+        format_version=FORMAT_VERSION,
+        generation=name,
+        built_at=report.finished_at,
+        counts={"documents": len(documents), "chunks": len(chunks)},
+    )
     _write_json(tmp / "report.json", report.to_json())
-    manifest["files"] = checksums(tmp)  # `policyqa status --check` compares them
-    _write_json(tmp / "manifest.json", manifest)
+    manifest = replace(manifest, files=checksums(tmp))  # `policyqa status --check` compares them
+    _write_json(tmp / "manifest.json", manifest.to_json())
     _fsync_dir(tmp)
     os.replace(tmp, index_dir / name)
     _publish(index_dir, name)
@@ -419,7 +421,7 @@ class Generation:
         self._faiss = None
         self._bm25 = None
 
-    def _read_manifest(self) -> dict:
+    def _read_manifest(self) -> Manifest:
         path = self.folder / "manifest.json"
         with reading(path):
             manifest = json.loads(path.read_text(encoding="utf-8"))
@@ -431,8 +433,7 @@ class Generation:
                 f"index format {manifest.get('format_version')} unsupported: rebuild with --full"
             )
         with reading(path):
-            str(manifest["embedder"]["name"]), int(manifest["embedder"]["dim"])
-        return manifest
+            return Manifest.from_json(manifest)
 
     @property
     def _db_path(self) -> Path:
@@ -447,7 +448,8 @@ class Generation:
 
     @property
     def embedder(self) -> dict:
-        return self.manifest["embedder"]
+        """The manifest's embedder entry as JSON: ``{"name", "dim"}``."""
+        return self.manifest.embedder.to_json()
 
     @property
     def faiss(self):
@@ -475,7 +477,7 @@ class Generation:
             except PolicyQAError as exc:  # name the file, when the checksums can tell which
                 bad = [
                     rel
-                    for rel, _ in verify(self.folder, self.manifest)[0]
+                    for rel, _ in verify(self.folder, self.manifest.files)[0]
                     if rel.startswith("bm25/")
                 ]
                 if bad:
@@ -519,8 +521,8 @@ class Generation:
     def check_readable(self) -> None:
         """Before an ingest reuses this generation: its checksums (when the manifest has them,
         else a full read), without keeping FAISS and BM25 in memory."""
-        if self.manifest.get("files"):
-            check_generation(self.folder, self.manifest)
+        if self.manifest.files:
+            check_generation(self.folder, self.manifest.files)
         else:
             self.load_all()
             self._faiss = self._bm25 = None
@@ -529,7 +531,7 @@ class Generation:
     def check(self) -> int:
         """Compare every file with the checksums in the manifest, then read them all; raise
         ``IndexDamaged`` naming the first bad one. Returns the number of files checked."""
-        checked = check_generation(self.folder, self.manifest)
+        checked = check_generation(self.folder, self.manifest.files)
         self.load_all()
         return checked
 

@@ -64,9 +64,9 @@ def checksums(folder: Path) -> dict[str, str]:
     }
 
 
-def verify(folder: Path, manifest: dict) -> tuple[list[tuple[str, str]], int]:
-    """(problems as (file, what is wrong), number of files checked) against the manifest."""
-    recorded = manifest.get("files")
+def verify(folder: Path, recorded: dict[str, str]) -> tuple[list[tuple[str, str]], int]:
+    """(problems as (file, what is wrong), number of files checked) against the checksums the
+    manifest recorded (``Manifest.files``)."""
     if not isinstance(recorded, dict) or not recorded:
         return [("manifest.json", "no checksums recorded (built by an older version)")], 0
     problems = []
@@ -79,10 +79,10 @@ def verify(folder: Path, manifest: dict) -> tuple[list[tuple[str, str]], int]:
     return problems, len(recorded)
 
 
-def check_generation(folder: Path, manifest: dict) -> int:
+def check_generation(folder: Path, recorded: dict[str, str]) -> int:
     """Raise ``IndexDamaged`` naming the first bad file (and how many others); else the number
     of files whose checksum matched."""
-    problems, checked = verify(folder, manifest)
+    problems, checked = verify(folder, recorded)
     if problems:
         rel, what = problems[0]
         more = f"; {len(problems) - 1} more file(s) also bad" if len(problems) > 1 else ""

@@ -34,6 +34,7 @@ from .index import (
     write_last_report,
 )
 from .loaders import SUPPORTED
+from .manifest import DocumentEntry, EmbedderInfo, Manifest
 from .ocr import OcrRun, current_run, ocr_run
 from .records import Chunk, Document, IngestReport, Skipped
 from .tables import MAX_TABLE_ROWS
@@ -158,7 +159,7 @@ def _previous(index_dir: Path, options: IngestOptions, name: str) -> _Previous:
         return _Previous(
             gen, f"embedder changed from {gen.embedder.get('name')} to {name} / 向量模型已更换"
         )
-    if gen.manifest.get("chunking") != _settings_fingerprint(options):
+    if gen.manifest.chunking != _settings_fingerprint(options):
         return _Previous(gen, "chunking settings changed / 切分设置已更改")
     return _Previous(gen)
 
@@ -282,7 +283,7 @@ def _run(
     if not reuse:
         removed = sorted(s for s in old_docs if s not in present)
 
-    retokenise = reuse and old.manifest.get("terms") != terms_fingerprint()
+    retokenise = reuse and old.manifest.terms != terms_fingerprint()
     relabelled = [
         rel for rel, info in kept if label(rel, _declared(old, info)) != tuple(info.groups)
     ]
@@ -331,26 +332,18 @@ def _run(
     chunk_ids: dict[str, list[str]] = defaultdict(list)  # one pass, not documents x chunks
     for c in all_chunks:
         chunk_ids[c.doc_id].append(c.id)
-    manifest = {
-        "embedder": {
-            "name": name,
-            "dim": int(all_vectors.shape[1]) if all_vectors.size else dim,
+    manifest = Manifest(
+        embedder=EmbedderInfo(name, int(all_vectors.shape[1]) if all_vectors.size else dim),
+        chunking=_settings_fingerprint(options),
+        terms=terms_fingerprint(),
+        declared_groups={
+            **({rel: _declared(old, info) for rel, info in kept} if reuse else {}),
+            **{d.source: tuple(d.groups) for d in fresh},
         },
-        "chunking": _settings_fingerprint(options),
-        "terms": terms_fingerprint(),
-        "declared_groups": {
-            **({rel: list(_declared(old, info)) for rel, info in kept} if reuse else {}),
-            **{d.source: list(d.groups) for d in fresh},
+        documents={
+            d.source: DocumentEntry(d.id, d.sha256, tuple(chunk_ids[d.id])) for d, _, _ in all_docs
         },
-        "documents": {
-            d.source: {
-                "id": d.id,
-                "sha256": d.sha256,
-                "chunks": chunk_ids[d.id],
-            }
-            for d, _, _ in all_docs
-        },
-    }
+    )
     if progress:
         progress("publishing", 0, 1)
     gen = write_generation(
@@ -397,7 +390,7 @@ def _declared(old: Generation | None, info) -> tuple[str, ...]:
     """Groups a reused document declared itself (front matter), kept in the manifest."""
     if old is None:
         return ()
-    return tuple(old.manifest.get("declared_groups", {}).get(info.source, ()))
+    return old.manifest.declared_groups.get(info.source, ())
 
 
 def _reuse(old: Generation, kept: list, label: Labeller):

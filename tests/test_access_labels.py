@@ -1,6 +1,7 @@
 """Access labels that must hold whatever shape the source folder takes: symlinks follow the real
 file, front matter is read by a YAML parser and fails closed, and "superseded" is decided among
-the versions the viewer may read. Real files, real ingest (minilm), real retrieval."""
+the versions the viewer may read. Real files, real ingest, real retrieval (minilm; the tests of
+labels alone use the hash-based test embedder)."""
 
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def test_a_link_to_a_restricted_file_keeps_the_targets_groups(linked, tmp_path, 
     assert any(SECRET in h.chunk.text for h in service.search(f"{SECRET}成员", 10, HR).hits)
 
 
-def test_a_link_gets_the_stricter_labels_and_conflicts_are_skipped(linked, tmp_path, minilm):
+def test_a_link_gets_the_stricter_labels_and_conflicts_are_skipped(linked, tmp_path, hashed):
     """The link's own labels count too: a link labelled for a subset of its target's groups
     gets that subset; a link labelled for other groups than its target is skipped."""
     os.symlink("人事/内部.md", linked / "仅限人事组长.md")
@@ -70,7 +71,7 @@ def test_a_link_gets_the_stricter_labels_and_conflicts_are_skipped(linked, tmp_p
         '"人事/**" = ["hr", "hr-leads"]\n"仅限人事组长.md" = ["hr-leads"]\n"财务副本.md" = ["finance"]\n',
         encoding="utf-8",
     )
-    report = run_ingest(linked, tmp_path / "index", QUIET, embedder=minilm)
+    report = run_ingest(linked, tmp_path / "index", QUIET, embedder=hashed)
     reasons = {s.source: s.reason for s in report.skipped}
     assert "symlink" in reasons["财务副本.md"] and "财务副本.md" not in report.ingested
     assert "broken symlink" in reasons["断链.md"]
@@ -83,10 +84,10 @@ def test_a_link_gets_the_stricter_labels_and_conflicts_are_skipped(linked, tmp_p
     }
 
 
-def test_relabelling_a_links_target_relabels_the_link(linked, tmp_path, minilm):
-    run_ingest(linked, tmp_path / "index", QUIET, embedder=minilm)
+def test_relabelling_a_links_target_relabels_the_link(linked, tmp_path, hashed):
+    run_ingest(linked, tmp_path / "index", QUIET, embedder=hashed)
     (linked / "access.toml").write_text('"人事/**" = ["hr-only"]\n', encoding="utf-8")
-    report = run_ingest(linked, tmp_path / "index", QUIET, embedder=minilm)
+    report = run_ingest(linked, tmp_path / "index", QUIET, embedder=hashed)
     assert sorted(report.relabelled) == ["人事/内部.md", "公开副本.md"]
     assert {c.groups for c in _chunks_with(tmp_path / "index", SECRET)} == {("hr-only",)}
 
@@ -122,7 +123,7 @@ def test_front_matter_is_read_as_yaml(head, groups):
         "---\ngroups: [[hr]]\n---\n",  # nested list
     ],
 )
-def test_unreadable_front_matter_fails_closed(head, tmp_path, minilm):
+def test_unreadable_front_matter_fails_closed(head, tmp_path, hashed):
     body = corpus_file("职工带薪年休假条例").read_text(encoding="utf-8")
     src = tmp_path / "src"
     src.mkdir()
@@ -132,18 +133,18 @@ def test_unreadable_front_matter_fails_closed(head, tmp_path, minilm):
     with pytest.raises(LoadError, match="front matter"):
         load_file(src / "内部.md", src)
     shutil.copy(corpus_file("全国年节及纪念日放假办法"), src)
-    report = run_ingest(src, tmp_path / "index", QUIET, embedder=minilm)
+    report = run_ingest(src, tmp_path / "index", QUIET, embedder=hashed)
     assert [s.source for s in report.skipped] == ["内部.md"]
     assert "front matter" in report.skipped[0].reason
     assert not _chunks_with(tmp_path / "index", SECRET)
 
 
-def test_crlf_front_matter_labels_the_indexed_chunks(tmp_path, minilm):
+def test_crlf_front_matter_labels_the_indexed_chunks(tmp_path, hashed):
     src = tmp_path / "src"
     src.mkdir()
     body = INTERNAL.replace("\n", "\r\n")
     (src / "内部.md").write_bytes(("---\r\nGroups:\r\n  - hr\r\n---\r\n" + body).encode("utf-8"))
-    run_ingest(src, tmp_path / "index", QUIET, embedder=minilm)
+    run_ingest(src, tmp_path / "index", QUIET, embedder=hashed)
     found = _chunks_with(tmp_path / "index", SECRET)
     assert found and all(c.groups == ("hr",) for c in found)
     assert not any("groups" in c.text.lower() for c in open_current(tmp_path / "index").chunks)

@@ -41,8 +41,16 @@ def test_training_moves_queries_to_their_articles_and_generalises():
     gold = rng.integers(0, n_docs, n_q)
     queries = _unit(docs[gold] @ mix + 0.3 * rng.normal(size=(n_q, dim)))
     train, test = np.arange(0, 60), np.arange(60, n_q)
-    adapter = train_adapter(queries[train], docs, [[int(g)] for g in gold[train]], rank=16,
-                            l2=1e-4, temperature=0.05, steps=300, lr=1e-2)  # fmt: skip
+    adapter = train_adapter(
+        queries[train],
+        docs,
+        [[int(g)] for g in gold[train]],
+        rank=16,
+        l2=1e-4,
+        temperature=0.05,
+        steps=300,
+        lr=1e-2,
+    )
     plain = np.mean([_rank(queries[i], docs, gold[i]) for i in test])
     moved = np.mean([_rank(adapter.apply(queries[i]), docs, gold[i]) for i in test])
     assert moved < plain * 0.7, (plain, moved)
@@ -56,8 +64,12 @@ def test_training_needs_gold_rows():
 
 def test_save_and_read_round_trip(tmp_path):
     rng = np.random.default_rng(0)
-    adapter = QueryAdapter(rng.normal(size=(8, 2)).astype(np.float32),
-                           rng.normal(size=(2, 8)).astype(np.float32), ("x",), "about")  # fmt: skip
+    adapter = QueryAdapter(
+        rng.normal(size=(8, 2)).astype(np.float32),
+        rng.normal(size=(2, 8)).astype(np.float32),
+        ("x",),
+        "about",
+    )
     adapter.save(tmp_path / "a.npz")
     back = read_adapter(tmp_path / "a.npz")
     assert back.embedders == ("x",) and back.about == "about" and back.dim == 8
@@ -135,8 +147,8 @@ def test_retriever_ranks_and_gates_with_the_adapter(office):
     assert with_adapter.top_similarity != pytest.approx(plain.top_similarity, abs=1e-4)
     assert with_adapter.relevant and plain.relevant
     assert with_adapter.hits[0].chunk.articles == ("第三条",)
-    shown = office.status()["query_adapter"]
-    assert shown["in_use"] and shown["gate"] == adapter.gate and "train.jsonl" in shown["about"]
+    shown = office.status().query_adapter
+    assert shown.in_use and shown.gate == adapter.gate and "train.jsonl" in shown.about
     off_topic = retriever.search("食堂早饭几点开始供应？", 10)
     assert not off_topic.relevant
 
@@ -160,12 +172,13 @@ def test_the_setting_switches_the_adapter(tmp_path, office_index, builtin):
 
     off = Assistant(make_settings(tmp_path, office_index, query_adapter="off"), embedder=builtin)
     assert off.retriever().adapter is None
-    assert off.status()["query_adapter"] == {"setting": "off", "in_use": False}
+    assert off.status().query_adapter.to_json() == {"setting": "off", "in_use": False}
     result = off.retriever().search("我工作满十年，年假有几天？", 5)
     assert result.relevant and result.hits[0].chunk.articles == ("第三条",)
     missing = tmp_path / "missing.npz"
-    bad = Assistant(make_settings(tmp_path, office_index, query_adapter=str(missing)),
-                    embedder=builtin)  # fmt: skip
-    assert "cannot read query adapter" in bad.status()["query_adapter"]["error"]  # no crash
+    bad = Assistant(
+        make_settings(tmp_path, office_index, query_adapter=str(missing)), embedder=builtin
+    )
+    assert "cannot read query adapter" in bad.status().query_adapter.error  # no crash
     with pytest.raises(PolicyQAError, match="cannot read query adapter"):
         bad.retriever()

@@ -74,9 +74,14 @@ def test_verify_renumbers_in_order_of_use(office):
 
 @pytest.fixture
 def llm_office(tmp_path, office_index, builtin, fake_llm):
-    settings = make_settings(tmp_path, office_index, llm_base_url=fake_llm.base_url,
-                             llm_model="qwen-test", llm_api_key="sk-test-secret-key-123456",
-                             llm_timeout=1.5)  # fmt: skip
+    settings = make_settings(
+        tmp_path,
+        office_index,
+        llm_base_url=fake_llm.base_url,
+        llm_model="qwen-test",
+        llm_api_key="sk-test-secret-key-123456",
+        llm_timeout=1.5,
+    )
     return Assistant(settings, embedder=builtin), fake_llm
 
 
@@ -131,8 +136,9 @@ def test_llm_condenses_follow_ups(llm_office):
     server.script(reply="事业单位工作人员的年休假天数是多少？")  # the condensed question
     # no figure in the reply: a figure passage [1] does not state falls back (test_decide.py)
     server.script(reply="事业单位工作人员的年休假由单位统筹安排[1]。")
-    answer = service.ask("那事业单位呢？", Viewer(),
-                         history=[("我工作满十年，年假几天？", "年休假10天[1]。")])  # fmt: skip
+    answer = service.ask(
+        "那事业单位呢？", Viewer(), history=[("我工作满十年，年假几天？", "年休假10天[1]。")]
+    )
     assert answer.mode == "llm"
     assert len(server.chat_requests) == 2
     assert "事业单位" in server.chat_requests[0].content("user")

@@ -55,19 +55,19 @@ def test_record_and_recent(log):
     entry = log.record("张三", "年假有几天？", _answer(), 123.4, groups=("hr",))
     assert len(entry) == 32 and int(entry, 16) >= 0
     [row] = log.recent()
-    assert row["id"] == entry
-    assert row["user"] == "张三"
-    assert row["question"] == "年假有几天？"
-    assert row["answer"].startswith("职工累计工作")
-    assert row["mode"] == "extractive"
-    assert row["refused"] is False and row["verified"] is True
-    assert row["sources"] == [
+    assert row.id == entry
+    assert row.user == "张三"
+    assert row.question == "年假有几天？"
+    assert row.answer.startswith("职工累计工作")
+    assert row.mode == "extractive"
+    assert row.refused is False and row.verified is True
+    assert row.to_json()["sources"] == [
         {"source": "职工带薪年休假条例.md", "title": "职工带薪年休假条例", "articles": ["第三条"]}
     ]
-    assert row["latency_ms"] == pytest.approx(123.4)
-    assert row["groups"] == ["hr"]
-    assert row["rating"] is None and row["comment"] == ""
-    parsed = datetime.fromisoformat(row["time"])
+    assert row.latency_ms == pytest.approx(123.4)
+    assert row.groups == ("hr",) and row.to_json()["groups"] == ["hr"]
+    assert row.rating is None and row.comment == ""
+    parsed = datetime.fromisoformat(row.time)
     assert parsed.utcoffset() == timedelta(0)
     assert abs(datetime.now(UTC) - parsed) < timedelta(minutes=1)
 
@@ -82,18 +82,18 @@ def test_file_is_wal_and_owner_only(log):
 def test_recent_is_newest_first_with_limit_and_filters(log):
     ids = [log.record("alice", f"问题{i}", _answer(), 10.0) for i in range(3)]
     refused = log.record("bob", "食堂几点开门？", _refusal(), 5.0)
-    assert [r["id"] for r in log.recent()] == [refused, *reversed(ids)]
-    assert [r["id"] for r in log.recent(limit=2)] == [refused, ids[2]]
-    assert [r["id"] for r in log.recent(only_refused=True)] == [refused]
-    assert [r["id"] for r in log.recent(user="bob")] == [refused]
-    assert [r["id"] for r in log.recent(user="alice", only_refused=True)] == []
+    assert [r.id for r in log.recent()] == [refused, *reversed(ids)]
+    assert [r.id for r in log.recent(limit=2)] == [refused, ids[2]]
+    assert [r.id for r in log.recent(only_refused=True)] == [refused]
+    assert [r.id for r in log.recent(user="bob")] == [refused]
+    assert [r.id for r in log.recent(user="alice", only_refused=True)] == []
     assert log.recent(only_negative=True) == []
 
     log.feedback(ids[0], "alice", -1, "引用的条款不对")
     log.feedback(ids[1], "alice", +1)
     negative = log.recent(only_negative=True)
-    assert [r["id"] for r in negative] == [ids[0]]
-    assert negative[0]["rating"] == -1 and negative[0]["comment"] == "引用的条款不对"
+    assert [r.id for r in negative] == [ids[0]]
+    assert negative[0].rating == -1 and negative[0].comment == "引用的条款不对"
 
 
 def test_latest_feedback_wins(log):
@@ -101,11 +101,11 @@ def test_latest_feedback_wins(log):
     log.feedback(entry, "alice", -1, "不对")
     log.feedback(entry, "alice", +1, "再看一遍，其实是对的")
     [row] = log.recent()
-    assert row["rating"] == 1 and row["comment"] == "再看一遍，其实是对的"
+    assert row.rating == 1 and row.comment == "再看一遍，其实是对的"
     assert log.recent(only_negative=True) == []
     log.feedback(entry, "bob", -1)
     [row] = log.recent(only_negative=True)
-    assert row["rating"] == -1 and row["comment"] == "" and row["rated_by"] == "bob"
+    assert row.rating == -1 and row.comment == "" and row.rated_by == "bob"
 
 
 def test_feedback_errors(log):
@@ -115,7 +115,7 @@ def test_feedback_errors(log):
     for bad in (0, 2, -2, True):
         with pytest.raises(PolicyQAError, match="rating"):
             log.feedback(entry, "alice", bad)
-    assert log.recent()[0]["rating"] is None
+    assert log.recent()[0].rating is None
 
 
 def test_export_since_date_oldest_first_with_feedback(tmp_path):
@@ -129,16 +129,24 @@ def test_export_since_date_oldest_first_with_feedback(tmp_path):
     log.feedback(first, "a", -1, "太笼统")
     log.feedback(first, "a", 1, "好了")
 
-    assert [e["id"] for e in log.export(None)] == [old, first, second]
+    assert [e.id for e in log.export(None)] == [old, first, second]
     rows = list(log.export("2024-06-01"))
-    assert [e["id"] for e in rows] == [first, second]
-    assert rows[0]["rating"] == 1 and rows[0]["comment"] == "好了"
-    assert [f["rating"] for f in rows[0]["feedback"]] == [-1, 1]
-    assert rows[1]["feedback"] == [] and rows[1]["refused"] is True
-    assert [e["id"] for e in log.export("2024-06-02")] == [second]
+    assert [e.id for e in rows] == [first, second]
+    assert rows[0].rating == 1 and rows[0].comment == "好了"
+    assert [f.rating for f in rows[0].feedback] == [-1, 1]
+    assert rows[1].feedback == () and rows[1].refused is True
+    assert rows[1].to_json()["feedback"] == []
+    exported = rows[0].to_json()  # the shape of `policyqa audit export` lines
+    assert list(exported) == [
+        *("id", "time", "user", "groups", "question", "mode", "answer", "refused", "verified"),
+        *("sources", "latency_ms", "rating", "comment", "rated_by", "rated_at", "feedback"),
+    ]
+    assert set(exported["feedback"][0]) == {"time", "user", "rating", "comment"}
+    assert exported["feedback"][0]["comment"] == "太笼统" and exported["rated_by"] == "a"
+    assert [e.id for e in log.export("2024-06-02")] == [second]
     assert list(log.export("2024-07-01")) == []
     # every row is JSON-ready (policyqa audit export > file.jsonl)
-    lines = [json.dumps(e, ensure_ascii=False) for e in log.export(None)]
+    lines = [json.dumps(e.to_json(), ensure_ascii=False) for e in log.export(None)]
     assert json.loads(lines[1])["question"] == "六月问题一"
     with pytest.raises(PolicyQAError, match="YYYY-MM-DD"):
         log.export("June 1st")
@@ -214,9 +222,9 @@ def test_record_redacts_question_answer_and_comment(log):
     entry = log.record("alice", f"用 {key} 调接口报错", _answer(f"请不要分享 {key}"), 1.0)
     log.feedback(entry, "alice", -1, f"key {key}")
     [row] = log.recent()
-    assert key not in row["question"] and "sk-***" in row["question"]
-    assert key not in row["answer"]
-    assert key not in row["comment"]
+    assert key not in row.question and "sk-***" in row.question
+    assert key not in row.answer
+    assert key not in row.comment
     log_bytes = b"".join(p.read_bytes() for p in log.path.parent.glob("audit.sqlite*"))
     assert key.encode() not in log_bytes
 
@@ -240,8 +248,8 @@ def test_concurrent_record_from_threads_loses_nothing(log):
         t.join()
     assert errors == []
     rows = log.recent(limit=1000)
-    assert len(rows) == 200 and len({r["id"] for r in rows}) == 200
-    assert {r["question"] for r in rows} == {f"问题 {n}-{i}" for n in range(8) for i in range(25)}
+    assert len(rows) == 200 and len({r.id for r in rows}) == 200
+    assert {r.question for r in rows} == {f"问题 {n}-{i}" for n in range(8) for i in range(25)}
     assert len(list(other.export(None))) == 200
     other.close()
     log.close()
@@ -264,6 +272,6 @@ def test_log_is_append_only(log):
         ):
             with pytest.raises(sqlite3.DatabaseError, match="append-only"):
                 con.execute(sql)
-    assert log.get(entry)["answer"] == _answer().text
-    assert log.get(entry)["rating"] == 1
+    assert log.get(entry).answer == _answer().text
+    assert log.get(entry).rating == 1
     assert log.get("missing") is None

@@ -64,9 +64,12 @@ class Child:
 
     def __init__(self, code: str, *args: Path) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", code, *map(str, args)], cwd=REPO, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [sys.executable, "-c", code, *map(str, args)],
+            cwd=REPO,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -113,46 +116,57 @@ def _assert_answers(index: Path, name: str, n_chunks: int) -> None:
     assert rows[0][0] == 1 and scores[0][0] == pytest.approx(1.0, abs=1e-4)
 
 
-@pytest.fixture
-def base(tmp_path, minilm):
+def _built(tmp_path: Path, embedder):
     """A source folder and an index built from it in this process (the 'previous' index)."""
     source = copy_files(tmp_path / "src", BASE)
     index = tmp_path / "index"
-    report = run_ingest(source, index, QUIET, embedder=minilm)
+    report = run_ingest(source, index, QUIET, embedder=embedder)
     return source, index, report
+
+
+@pytest.fixture
+def base(tmp_path, minilm):
+    """Built with minilm, the model the killed child processes load (their runs are incremental)."""
+    return _built(tmp_path, minilm)
+
+
+@pytest.fixture
+def locked(tmp_path, hashed):
+    """Built with the hash-based test embedder: the lock tests need no model."""
+    return _built(tmp_path, hashed), hashed
 
 
 # --- the lock -----------------------------------------------------------------------------------
 
 
-def test_second_ingest_while_a_live_process_holds_the_lock(base, minilm):
-    source, index, _ = base
+def test_second_ingest_while_a_live_process_holds_the_lock(locked):
+    (source, index, _), embedder = locked
     holder = Child(HOLD_LOCK, index)
     try:
         holder.wait_for("locked", timeout=30)
         assert lock_holder(index) == holder.proc.pid
         with pytest.raises(IndexBusy, match=str(holder.proc.pid)):
-            run_ingest(source, index, QUIET, embedder=minilm)
+            run_ingest(source, index, QUIET, embedder=embedder)
         assert (index / "lock").exists()  # the refused run did not touch the holder's lock
     finally:
         holder.close()
     # the holder was killed -9: its lock is stale now and the next run clears it
     assert (index / "lock").exists() and lock_holder(index) is None
-    report = run_ingest(source, index, QUIET, embedder=minilm)
+    report = run_ingest(source, index, QUIET, embedder=embedder)
     assert report.chunks_embedded == 0 and not (index / "lock").exists()
 
 
-def test_stale_locks_are_cleared(base, minilm):
-    source, index, first = base
+def test_stale_locks_are_cleared(locked):
+    (source, index, first), embedder = locked
     lock = index / "lock"
     # 1. the pid of a dead process
     lock.write_text(json.dumps({"pid": _dead_pid(), "started": time.time() - 5}))
-    report = run_ingest(source, index, QUIET, embedder=minilm)
+    report = run_ingest(source, index, QUIET, embedder=embedder)
     assert report.generation == first.generation and not lock.exists()
     # 2. an empty lock file (a run killed between creating and writing it), a minute old
     lock.write_text("")
     os.utime(lock, (time.time() - 60, time.time() - 60))
-    run_ingest(source, index, QUIET, embedder=minilm)
+    run_ingest(source, index, QUIET, embedder=embedder)
     assert not lock.exists()
     # 3. a live pid that was started after the lock was written: the pid was reused
     other = Child(HOLD_LOCK, index.parent / "elsewhere")
@@ -160,13 +174,13 @@ def test_stale_locks_are_cleared(base, minilm):
         other.wait_for("locked", timeout=30)
         lock.write_text(json.dumps({"pid": other.proc.pid, "started": time.time() - 3600}))
         assert lock_holder(index) is None
-        run_ingest(source, index, QUIET, embedder=minilm)
+        run_ingest(source, index, QUIET, embedder=embedder)
         assert not lock.exists()
     finally:
         other.close()
     # and our own lock is exclusive within the process too
     with ingest_lock(index), pytest.raises(IndexBusy):
-        run_ingest(source, index, QUIET, embedder=minilm)
+        run_ingest(source, index, QUIET, embedder=embedder)
 
 
 # --- kill -9 -----------------------------------------------------------------------------------

@@ -94,7 +94,7 @@ def office(tmp_path, office_index, builtin):
 
 
 def test_refuses_off_topic_and_answers_on_topic(office):
-    assert office.status()["decider"]["in_use"]
+    assert office.status().decider.in_use
     retriever = office.retriever()
     assert retriever.decider is not None
     off_topic = office.search("公司楼下新开的奶茶店哪款最好喝？")
@@ -110,7 +110,7 @@ def test_refuses_off_topic_and_answers_on_topic(office):
 @pytest.mark.parametrize("setting", [{"decider": "off"}, {}])  # off is the default
 def test_without_the_model_the_plain_gate_answers(tmp_path, office_index, builtin, setting):
     plain = Assistant(make_settings(tmp_path, office_index, **setting), embedder=builtin)
-    assert plain.retriever().decider is None and not plain.status()["decider"]["in_use"]
+    assert plain.retriever().decider is None and not plain.status().decider.in_use
     result = plain.search(LEAVE)
     assert result.relevant and not result.quote
 
@@ -119,7 +119,7 @@ def test_a_bad_decider_path_is_a_clear_error(tmp_path, office_index, builtin):
     service = Assistant(
         make_settings(tmp_path, office_index, decider=str(tmp_path / "no.json")), embedder=builtin
     )
-    assert "cannot read decision model" in service.status()["decider"]["error"]
+    assert "cannot read decision model" in service.status().decider.error
     with pytest.raises(PolicyQAError, match="cannot read decision model"):
         service.retriever()
 

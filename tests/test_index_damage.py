@@ -129,15 +129,15 @@ def test_a_cli_ingest_over_a_damaged_index_succeeds(small_copy, env):
     assert len(open_current(small_copy.index).chunks) > 0
 
 
-def test_the_service_keeps_answering_from_the_last_good_generation(small_copy, env, minilm):
+def test_the_service_keeps_answering_from_the_last_good_generation(small_copy, env, hashed):
     service = Assistant(
-        make_settings(env, small_copy.index, source_dir=small_copy.source), embedder=minilm
+        make_settings(env, small_copy.index, source_dir=small_copy.source), embedder=hashed
     )
     before = service.search(QUESTION, 5)
     first = service.retriever().gen.name
     leave = small_copy.source / "职工带薪年休假条例(2007-12-14).md"
     leave.write_text(leave.read_text("utf-8") + "\n第九条 本条例补充条款。\n", "utf-8")
-    run_ingest(small_copy.source, small_copy.index, IngestOptions(quiet=True), embedder=minilm)
+    run_ingest(small_copy.source, small_copy.index, IngestOptions(quiet=True), embedder=hashed)
     assert current_generation(small_copy.index) != first
     _damage(small_copy.index, "faiss-garbage")
     after = service.search(QUESTION, 5)
@@ -145,8 +145,8 @@ def test_the_service_keeps_answering_from_the_last_good_generation(small_copy, e
     assert [h.chunk.id for h in after.hits] == [h.chunk.id for h in before.hits]
     assert service.ask(QUESTION).citations
     status = service.status()
-    assert status["generation"] == first and "faiss.index" in status["error"]
-    fresh = Assistant(make_settings(env, small_copy.index), embedder=minilm)
+    assert status.generation == first and "faiss.index" in status.error
+    fresh = Assistant(make_settings(env, small_copy.index), embedder=hashed)
     with pytest.raises(PolicyQAError, match="faiss.index"):
         fresh.search(QUESTION)
 
@@ -178,14 +178,14 @@ def test_index_pointing_at_a_file_is_a_clear_message(env, small_copy):
         assert "not a folder" in out.output and len(out.output.strip().splitlines()) == 1
 
 
-def test_index_folder_and_chunks_are_private(small_copy, minilm, tmp_path):
+def test_index_folder_and_chunks_are_private(small_copy, hashed, tmp_path):
     index = tmp_path / "fresh-index"
-    run_ingest(small_copy.source, index, IngestOptions(quiet=True), embedder=minilm)
+    run_ingest(small_copy.source, index, IngestOptions(quiet=True), embedder=hashed)
     gen = index / current_generation(index)
     assert stat.S_IMODE(index.stat().st_mode) == 0o700
     assert stat.S_IMODE(gen.stat().st_mode) == 0o700
     assert stat.S_IMODE((gen / "chunks.sqlite").stat().st_mode) == 0o600
     os.chmod(small_copy.index, 0o755)  # an index built before: tightened by the next publish
     (small_copy.source / "新增.md").write_text("# 新增\n\n第一条 新增条款。\n", "utf-8")
-    run_ingest(small_copy.source, small_copy.index, IngestOptions(quiet=True), embedder=minilm)
+    run_ingest(small_copy.source, small_copy.index, IngestOptions(quiet=True), embedder=hashed)
     assert stat.S_IMODE(small_copy.index.stat().st_mode) == 0o700

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import time
-from dataclasses import replace
 
 import pytest
 
@@ -37,7 +36,7 @@ def settings_for(server, **overrides) -> Settings:
         "llm_temperature": 0.1,
     }
     values.update(overrides)
-    return replace(Settings(), **values)
+    return Settings(**values)
 
 
 def closed_port() -> int:
@@ -206,8 +205,7 @@ def test_stall_mid_stream_raises_timeout(fake_llm):
 
 def test_closed_port_raises_unreachable():
     port = closed_port()
-    settings = replace(
-        Settings(),
+    settings = Settings(
         llm_base_url=f"http://127.0.0.1:{port}/v1",
         llm_model="m",
         llm_api_key=KEY,

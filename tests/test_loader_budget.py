@@ -28,7 +28,7 @@ def bomb(tmp_path_factory):
     return path
 
 
-def test_the_paragraph_bomb_is_skipped_quickly_and_the_run_goes_on(bomb, tmp_path, minilm):
+def test_the_paragraph_bomb_is_skipped_quickly_and_the_run_goes_on(bomb, tmp_path, hashed):
     archive = zipfile.ZipFile(bomb)
     assert bomb.stat().st_size < 1024 * 1024
     assert 150 * 2**20 < sum(i.file_size for i in archive.infolist()) < 200 * 2**20
@@ -45,7 +45,7 @@ def test_the_paragraph_bomb_is_skipped_quickly_and_the_run_goes_on(bomb, tmp_pat
         with Loader(limits) as loader, pytest.raises(LoadError, match=words):
             loader.load(src / "炸弹.docx", src, 50 * 2**20)
         assert time.perf_counter() - started < 60  # the old code: > 300 s and 4.6 GB
-    report = run_ingest(src, tmp_path / "index", IngestOptions(quiet=True), embedder=minilm)
+    report = run_ingest(src, tmp_path / "index", IngestOptions(quiet=True), embedder=hashed)
     assert report.ingested == (leave.name,)
     (skipped,) = report.skipped
     assert skipped.source == "炸弹.docx" and "unpacked limit" in skipped.reason
@@ -88,7 +88,7 @@ def test_a_loader_past_its_time_limit_is_stopped_and_the_next_file_loads(tmp_pat
         assert loader.load(leave, tmp_path, 2**30).title == "职工带薪年休假条例"
 
 
-def test_a_loader_past_its_memory_limit_is_stopped_and_the_run_goes_on(tmp_path, minilm):
+def test_a_loader_past_its_memory_limit_is_stopped_and_the_run_goes_on(tmp_path, hashed):
     src = tmp_path / "src"
     src.mkdir()
     make_paragraphs_docx(src / "大.docx", 2_000_000)  # 72 MB of XML: its tree needs > 400 MB
@@ -102,7 +102,7 @@ def test_a_loader_past_its_memory_limit_is_stopped_and_the_run_goes_on(tmp_path,
         timeout_s=300,
     )
     report = run_ingest(
-        src, tmp_path / "index", IngestOptions(quiet=True, limits=limits), embedder=minilm
+        src, tmp_path / "index", IngestOptions(quiet=True, limits=limits), embedder=hashed
     )
     assert report.ingested == (leave.name,)
     (skipped,) = report.skipped

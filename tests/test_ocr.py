@@ -161,7 +161,7 @@ def test_only_the_pages_without_text_of_a_mixed_pdf_are_ocred(tmp_path, scan):
 @pytest.mark.slow
 @needs_ocr
 def test_ingest_in_the_loader_worker_relays_ocr_progress_per_page_and_records_it(
-    tmp_path, scan, minilm
+    tmp_path, scan, hashed
 ):
     """The default ingest loads every file in a worker process (ingest/budget.py): the OCR of a
     scan must still move the progress bar page by page and be listed in the report."""
@@ -178,7 +178,7 @@ def test_ingest_in_the_loader_worker_relays_ocr_progress_per_page_and_records_it
         src,
         tmp_path / "index",
         IngestOptions(quiet=True),  # isolated loading (the default)
-        embedder=minilm,
+        embedder=hashed,
         progress=lambda *a: calls.append(a),
     )
     assert sorted(report.ingested) == sorted([scan.name, "放假办法.md"])

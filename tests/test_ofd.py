@@ -103,7 +103,7 @@ def test_corrupt_ofd_files_fail_with_a_one_line_reason(tmp_path):
 
 @pytest.mark.slow
 @needs_ocr
-def test_ingest_reads_scans_and_ofd_reports_ocr_and_skips_corrupt_ones(tmp_path, minilm):
+def test_ingest_reads_scans_and_ofd_reports_ocr_and_skips_corrupt_ones(tmp_path, hashed):
     from ingest.pipeline import IngestOptions, run_ingest
 
     src = copy_files(tmp_path / "src", {"doc.md": corpus_file("全国年节及纪念日放假办法")})
@@ -115,7 +115,7 @@ def test_ingest_reads_scans_and_ofd_reports_ocr_and_skips_corrupt_ones(tmp_path,
         src,
         tmp_path / "index",
         IngestOptions(quiet=True),  # loaded in the worker process: OCR records come back
-        embedder=minilm,
+        embedder=hashed,
         progress=lambda *a: calls.append(a),
     )
     assert sorted(report.ingested) == ["doc.md", "机关事务.ofd"]

@@ -133,7 +133,7 @@ def test_a_conversion_past_its_timeout_is_killed_and_skipped(made):
 
 @pytest.mark.slow
 def test_ingest_converts_all_legacy_files_in_one_libreoffice_process(
-    made, tmp_path, minilm, monkeypatch
+    made, tmp_path, hashed, monkeypatch
 ):
     src = tmp_path / "src"
     src.mkdir()
@@ -154,7 +154,7 @@ def test_ingest_converts_all_legacy_files_in_one_libreoffice_process(
         return log.read_text().splitlines() if log.exists() else []
 
     index = tmp_path / "index"
-    report = run_ingest(src, index, IngestOptions(quiet=True), embedder=minilm)
+    report = run_ingest(src, index, IngestOptions(quiet=True), embedder=hashed)
     assert len(runs()) == 1 and "--convert-to" in runs()[0]
     assert set(report.ingested) == {"年休假.doc", "审计法.wps", "审计法副本改名.docx", "年休假.md"}
     (skip,) = report.skipped
@@ -168,13 +168,13 @@ def test_ingest_converts_all_legacy_files_in_one_libreoffice_process(
     assert by_source["年休假.doc"] == by_source["年休假.md"]
     assert len({a for a in by_source["审计法.wps"] if a.endswith("条")}) == 60
     log.unlink()
-    report = run_ingest(src, index, IngestOptions(quiet=True), embedder=minilm)
+    report = run_ingest(src, index, IngestOptions(quiet=True), embedder=hashed)
     assert runs() == [] and len(report.unchanged) == 4  # unchanged files are not converted again
 
 
 @pytest.mark.slow
 def test_ingest_converts_under_the_loader_s_time_and_memory_limits(
-    made, tmp_path, minilm, monkeypatch
+    made, tmp_path, hashed, monkeypatch
 ):
     """LibreOffice falls under the per-file limits of the loaders (LoadLimits): its address
     space is bounded by ``memory_mb`` and a file taking longer than ``timeout_s`` (here far less
@@ -195,7 +195,7 @@ def test_ingest_converts_under_the_loader_s_time_and_memory_limits(
     limits = LoadLimits(timeout_s=0.5, memory_mb=3000, isolate=False)
     started = time.monotonic()
     report = run_ingest(
-        src, tmp_path / "index", IngestOptions(quiet=True, limits=limits), embedder=minilm
+        src, tmp_path / "index", IngestOptions(quiet=True, limits=limits), embedder=hashed
     )
     assert report.ingested == ("审计法.md",)
     (skip,) = report.skipped

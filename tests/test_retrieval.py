@@ -54,8 +54,9 @@ def test_semantic_questions_find_the_article(office):
     assert ("中华人民共和国政府信息公开条例", ("第三十三条",)) in labels
 
 
-@pytest.mark.parametrize("question", ["食堂早饭几点开始供应？", "办公室的Wi-Fi密码是多少？",
-                                      "单位停车场能办月卡吗？"])  # fmt: skip
+@pytest.mark.parametrize(
+    "question", ["食堂早饭几点开始供应？", "办公室的Wi-Fi密码是多少？", "单位停车场能办月卡吗？"]
+)
 def test_gate_refuses_off_topic_questions(office, question):
     assert not office.search(question).relevant
 
@@ -145,13 +146,16 @@ def test_search_cli_contract(office_index, tmp_models_dir, tmp_path, monkeypatch
     from assistant.cli import main
 
     queries = tmp_path / "q.jsonl"
-    queries.write_text(json.dumps({"id": "a", "question": "年休假几天"}, ensure_ascii=False) + "\n"
-                       + json.dumps({"id": 7, "question": "《政府信息公开条例》第三十三条"},
-                                    ensure_ascii=False) + "\n", encoding="utf-8")  # fmt: skip
+    asked = [
+        {"id": "a", "question": "年休假几天"},
+        {"id": 7, "question": "《政府信息公开条例》第三十三条"},
+    ]
+    queries.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in asked), "utf-8")
     monkeypatch.setenv("POLICYQA_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("POLICYQA_MODELS_DIR", str(tmp_models_dir))
-    out = CliRunner().invoke(main, ["search", "--index", str(office_index), "--queries",
-                                    str(queries), "--k", "5"])  # fmt: skip
+    out = CliRunner().invoke(
+        main, ["search", "--index", str(office_index), "--queries", str(queries), "--k", "5"]
+    )
     assert out.exit_code == 0, out.output
     lines = [json.loads(line) for line in out.output.splitlines()]
     assert [line["id"] for line in lines] == ["a", 7]

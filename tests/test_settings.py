@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from assistant.settings import load_settings
@@ -44,3 +46,30 @@ def test_unknown_setting_in_toml_is_ignored_but_unknown_flag_is_an_error(tmp_pat
     assert load_settings(toml, env={}).fusion == "convex"
     with pytest.raises(PolicyQAError, match="unknown settings"):
         load_settings(env={}, nonsense=1)
+
+
+def test_the_api_key_never_shows_and_settings_are_frozen():
+    key = "sk-" + "Qq7" * 8
+    s = load_settings(env={"POLICYQA_LLM_API_KEY": key, "POLICYQA_LLM_MODEL": "m"})
+    assert s.llm_api_key.get_secret_value() == key and s.llm_model == "m"
+    assert key not in repr(s) and key not in str(s)
+    with pytest.raises(ValueError):
+        s.k = 3  # type: ignore[misc]
+
+
+def test_environment_names_and_paths():
+    s = load_settings(
+        env={
+            "POLICYQA_INDEX_DIR": "/a",
+            "POLICYQA_INDEX": "/b",  # the short name wins, as it always did
+            "POLICYQA_SOURCE": "~/regs",
+            "POLICYQA_AUTH": "off",
+            "POLICYQA_PORT": "",  # empty = unset
+            "POLICYQA_GATE": "0.25",
+        }
+    )
+    assert str(s.index_path) == "/b" and not s.auth and s.port == 7860 and s.gate == 0.25
+    assert s.source_dir == Path("~/regs").expanduser()
+    assert s.ingest_options(full=True).full and s.ingest_options().chunk_size == 800
+    with pytest.raises(PolicyQAError, match="auth expects true/false"):
+        load_settings(env={"POLICYQA_AUTH": "maybe"})

@@ -78,8 +78,9 @@ def test_unauthorised_question_is_answered_as_if_the_document_did_not_exist(
     without = tmp_path / "without"
     shutil.copytree(src, without, ignore=shutil.ignore_patterns("人事"))
     run_ingest(without, tmp_path / "ix", IngestOptions(quiet=True), embedder=builtin)
-    other = Assistant(make_settings(tmp_path, tmp_path / "ix", source_dir=without),
-                      embedder=builtin)  # fmt: skip
+    other = Assistant(
+        make_settings(tmp_path, tmp_path / "ix", source_dir=without), embedder=builtin
+    )
     for question in (HR_Q, "干部多久轮岗一次？"):
         staff = service.ask(question, STAFF)
         assert not leaked(staff.to_json())
@@ -103,13 +104,16 @@ def test_cli_groups_and_user_flags(restricted, tmp_path, tmp_models_dir, monkeyp
     monkeypatch.setenv("POLICYQA_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("POLICYQA_MODELS_DIR", str(tmp_models_dir))
     runner = CliRunner()
-    assert runner.invoke(main, ["users", "add", "erin", "--groups", "finance"],
-                         input="pw123456\n").exit_code == 0  # fmt: skip
-    for args, visible in ((["--groups", "staff-only"], False), (["--groups", "hr"], True),
-                          (["--user", "erin"], False)):  # fmt: skip
+    added = runner.invoke(main, ["users", "add", "erin", "--groups", "finance"], input="pw123456\n")
+    assert added.exit_code == 0, added.output
+    for args, visible in (
+        (["--groups", "staff-only"], False),
+        (["--groups", "hr"], True),
+        (["--user", "erin"], False),
+    ):
         for command in ("search", "ask"):
-            out = runner.invoke(main, [command, "--index", str(index), *args, HR_Q]
-                                + (["--json"] if command == "ask" else []))  # fmt: skip
+            as_json = ["--json"] if command == "ask" else []
+            out = runner.invoke(main, [command, "--index", str(index), *args, HR_Q, *as_json])
             assert out.exit_code == 0, out.output
             assert (HR_PHRASE in out.output) == visible, (command, args, out.output)
     out = runner.invoke(main, ["search", "--index", str(index), "--user", "erin", FIN_Q])
@@ -130,8 +134,9 @@ def test_answers_stay_whole_while_the_index_is_replaced(tmp_path, builtin):
     old_text = service.ask(question).citations[0].quote
     assert "年休假5天" in old_text
     leave = corpus_file("职工带薪年休假条例").name
-    (src / leave).write_text((src / leave).read_text("utf-8").replace("年休假5天", "年休假6天"),
-                             encoding="utf-8")  # fmt: skip
+    (src / leave).write_text(
+        (src / leave).read_text("utf-8").replace("年休假5天", "年休假6天"), encoding="utf-8"
+    )
     seen, errors, stop = [], [], threading.Event()
 
     def ask_forever():

@@ -203,7 +203,7 @@ def test_follow_ups_carry_history_and_cited_documents(tmp_path):
     assert conv["context"] == ["leave"] and conv["history"] == [
         ["我工作满十年，年假有几天？", first.text]
     ]
-    assert audit.get(conv["entries"]["1"])["question"] == "我工作满十年，年假有几天？"
+    assert audit.get(conv["entries"]["1"]).question == "我工作满十年，年假有几天？"
     outs = list(respond("节假日算吗？", chat, conv, request))
     chat, _, panel, conv, _ = outs[-1]
     assert stub.calls[1][2] == [("我工作满十年，年假有几天？", first.text)]
@@ -337,7 +337,7 @@ def test_ask_returns_answer_json_with_citations(served):
     assert {"n", "source", "title", "heading", "articles", "pages", "quote"} <= set(first)
     assert result["entry_id"]
     entry = served.audit.get(result["entry_id"])
-    assert entry["user"] == "staff1" and entry["question"] == LEAVE_Q
+    assert entry.user == "staff1" and entry.question == LEAVE_Q
 
 
 @pytest.mark.slow
@@ -392,8 +392,8 @@ def test_feedback_is_stored_and_only_by_the_asker(served):
         "ok": True
     }
     rows = served.audit.recent(20, only_negative=True)
-    mine = [r for r in rows if r["id"] == result["entry_id"]]
-    assert mine and mine[0]["rating"] == -1 and mine[0]["comment"] == "引用的条款不对"
+    mine = [r for r in rows if r.id == result["entry_id"]]
+    assert mine and mine[0].rating == -1 and mine[0].comment == "引用的条款不对"
     other = client(served, "staff2", "staffpass2")
     with pytest.raises(AppError):
         other.predict(result["entry_id"], 1, "", api_name="/feedback")

@@ -185,10 +185,10 @@ def test_admin_asks_sees_citation_and_opens_the_source(served, browser):
         deadline = time.time() + 10
         while time.time() < deadline:
             rows = served.audit.recent(5, only_negative=True, user="admin1")
-            if rows and rows[0]["comment"] == "浏览器测试：引用不完整":
+            if rows and rows[0].comment == "浏览器测试：引用不完整":
                 break
             time.sleep(0.2)
-        assert rows and rows[0]["comment"] == "浏览器测试：引用不完整" and rows[0]["rating"] == -1
+        assert rows and rows[0].comment == "浏览器测试：引用不完整" and rows[0].rating == -1
         _publish(chat_shot, "screenshot-chat.png")
         # new conversation clears chat and sources
         page.click("#pq-new")

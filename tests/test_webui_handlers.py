@@ -107,8 +107,8 @@ def test_respond_streams_then_records_the_answer_with_its_sources(app):
     )
     assert '<mark class="pq-hit">' in final["sources"] and 'data-doc="leave"' in final["sources"]
     entry = app.assistant.audit.get(final["conv"]["entries"]["1"])
-    assert entry["user"] == "staff1" and entry["question"] == "年假有几天？"
-    assert entry["groups"] == ["hr"]
+    assert entry.user == "staff1" and entry.question == "年假有几天？"
+    assert entry.groups == ("hr",)
     state = Conversation.from_json(final["conv"])
     assert state.history == (("年假有几天？", "年休假10天。[1]"),) and state.context == ("leave",)
     assert state.notices == ("llm",)
@@ -168,7 +168,7 @@ def test_likes_and_comments_go_to_the_audit_log(app):
     done = chat.on_comment(app, "条款不对", liked["conv"], STAFF)
     assert done["comment"] == ""
     row = app.assistant.audit.get(entry)
-    assert row["rating"] == -1 and row["comment"] == "条款不对"
+    assert row.rating == -1 and row.comment == "条款不对"
 
 
 def test_new_chat_resets_everything(app):
@@ -195,14 +195,14 @@ def test_api_ask_and_feedback_only_by_the_asker_or_an_admin(app):
     app.assistant.answers = [_answer(), _answer()]
     result = api.ask(app, "年假有几天？", STAFF)
     assert result["citations"][0]["articles"] == ["第三条"] and result["entry_id"]
-    assert app.assistant.audit.get(result["entry_id"])["user"] == "staff1"
+    assert app.assistant.audit.get(result["entry_id"]).user == "staff1"
     other = api.ask(app, "年假？", ADMIN)["entry_id"]
     with pytest.raises(gr.Error, match="unknown entry"):
         api.feedback(app, other, 1, "", STAFF)
     with pytest.raises(gr.Error, match="rating"):
         api.feedback(app, result["entry_id"], 5, "", STAFF)
     assert api.feedback(app, result["entry_id"], -1, "x", ADMIN) == {"ok": True}
-    assert app.assistant.audit.get(result["entry_id"])["rating"] == -1
+    assert app.assistant.audit.get(result["entry_id"]).rating == -1
 
 
 def test_api_stream_yields_partials_then_the_final_json(app):

@@ -22,7 +22,7 @@ from .render import esc, ingest_summary, local_time, render_status
 
 def status_html(ctx: AppContext, request: gr.Request) -> str:
     ctx.admin(request)
-    return render_status(ctx.assistant.status(), ctx.t)
+    return render_status(ctx.assistant.status().to_json(), ctx.t)
 
 
 def run_ingest_job(ctx: AppContext, progress: gr.Progress) -> str:
@@ -152,7 +152,7 @@ def after_change(ctx: AppContext, request: gr.Request) -> dict[str, Any]:
     return {
         "doc_choice": gr.update(choices=document_choices(ctx), value=None),
         "confirm": False,
-        "status": render_status(ctx.assistant.status(), ctx.t),
+        "status": render_status(ctx.assistant.status().to_json(), ctx.t),
         "files": None,
         "replace": False,
         "folder": gr.update(choices=folder_choices(ctx)),
@@ -171,7 +171,7 @@ def load_page(ctx: AppContext, request: gr.Request) -> dict[str, Any]:
     return {
         **shown,
         "admin_tab": gr.update(visible=True),
-        "status": render_status(ctx.assistant.status(), t),
+        "status": render_status(ctx.assistant.status().to_json(), t),
         "doc_choice": gr.update(choices=document_choices(ctx), value=None),
         "log_table": recent(ctx, False, False, "", request),
         **dict(zip(USAGE_OUTPUTS, usage(ctx, 30, request), strict=True)),

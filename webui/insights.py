@@ -23,17 +23,14 @@ def recent(
     )
     data = [
         [
-            local_time(r["time"]),
-            r["user"],
-            r["question"],
-            t["refused"] if r["refused"] else t["answered"],
-            "；".join(
-                f"《{s.get('title', '')}》{'、'.join(s.get('articles', []))}"
-                for s in r.get("sources", [])
-            ),
-            {1: "👍", -1: "👎"}.get(r.get("rating"), ""),
-            r.get("comment") or "",
-            round(float(r.get("latency_ms") or 0)),
+            local_time(r.time),
+            r.user,
+            r.question,
+            t["refused"] if r.refused else t["answered"],
+            "；".join(f"《{s.title}》{'、'.join(s.articles)}" for s in r.sources),
+            {1: "👍", -1: "👎"}.get(r.rating, ""),
+            r.comment,
+            round(float(r.latency_ms or 0)),
         ]
         for r in rows
     ]
