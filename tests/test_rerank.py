@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from click.testing import CliRunner
 from conftest import SHARED_DATA, make_settings
 
-from assistant.adapter import adapter_for
 from assistant.cli import main
 from assistant.evaluation import matches
 from assistant.rerank import load_reranker, packaged_path, read_spec, reorder, reranker_for
@@ -124,36 +124,43 @@ def test_a_bad_reranker_path_gives_a_clear_error(tmp_path, office_index):
 
 
 # --- a real neighbouring-article case ----------------------------------------------------------
-# office-dev/train.jsonl, id dev1-062: over the 43 office regulations the fusion order puts
-# 《信访工作条例》第十五条 (which petitions go where) above 第十九条 (a petition may be made
-# orally), the article that answers. (Over the smaller sample corpus the fusion order already
-# has 第十九条 first, so the index is built from ../shared/data.)
+# office-dev/train.jsonl, id dev1-062: over the 43 office regulations 《信访工作条例》第十五条
+# (which petitions go where) is the near miss next to 第十九条 (a petition may be made orally), the
+# article that answers; the fusion order with the adapter trained on STARD dev put 第十五条 first.
+# The packaged adapter is now trained on office-dev train (this question included), so the test
+# reads the reranker's own scores and its reordering of a list that starts with the neighbour.
 NEIGHBOUR_CASE = ("信访条例里，老人家不识字，口头反映问题中不中", "信访工作条例", "第十九条")
+NEIGHBOUR = "第十五条"
 REGULATIONS = SHARED_DATA / "office-regulations"
 
 
 @pytest.fixture(scope="module")
 def regulations_index(tmp_path_factory, builtin):
+    """An index of the regulation the case is about (its articles are the candidates)."""
     from ingest.pipeline import IngestOptions, run_ingest
 
-    if not REGULATIONS.is_dir():
+    found = sorted(REGULATIONS.glob("信访工作条例*.md")) if REGULATIONS.is_dir() else []
+    if not found:
         pytest.skip("../shared/data/office-regulations is absent")
+    source = tmp_path_factory.mktemp("regulation")
+    (source / found[0].name).write_bytes(found[0].read_bytes())
     index = tmp_path_factory.mktemp("regulations") / "index"
-    run_ingest(REGULATIONS, index, IngestOptions(quiet=True), embedder=builtin)
+    run_ingest(source, index, IngestOptions(quiet=True), embedder=builtin)
     return index
 
 
+@pytest.mark.slow
 def test_reranker_puts_the_gold_article_above_a_neighbour_of_the_same_regulation(
     reranker, regulations_index, builtin
 ):
     question, title, article = NEIGHBOUR_CASE
     gen = open_current(regulations_index)
-    adapter = adapter_for("auto", builtin.name, builtin.dim)
-    plain = Retriever(gen, builtin, adapter=adapter).search(question, 10).hits
-    rank = next(i for i, h in enumerate(plain) if matches(h, title, article))
-    assert rank >= 1 and plain[0].chunk.title == plain[rank].chunk.title
-    ranked = Retriever(gen, builtin, adapter=adapter, reranker=reranker).search(question, 10).hits
-    assert matches(ranked[0], title, article)
-    assert ranked[0].rerank_score > next(
-        h.rerank_score for h in ranked if h.chunk == plain[0].chunk
-    )
+    hits = Retriever(gen, builtin, adapter=None).search(question, 10).hits
+    gold = next(h for h in hits if matches(h, title, article))
+    near = next(h for h in hits if matches(h, title, NEIGHBOUR))
+    assert gold.chunk.doc_id == near.chunk.doc_id  # the same regulation
+    scores = reranker.score(question, [near.chunk, gold.chunk])
+    assert scores[1] > scores[0]
+    # a fusion order with the neighbour first and the two close: the reranker swaps them
+    tied = [replace(near, score=1.0), replace(gold, score=0.99)]
+    assert matches(reorder(tied, scores, 8.0)[0], title, article)
