@@ -24,8 +24,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from query_vectors import read_vectors  # noqa: E402
-from train_decider import VectorsOnly, fold_adapters  # noqa: E402
+from query_vectors import KnownVectors, read_vectors  # noqa: E402
+from train_decider import fold_adapters  # noqa: E402
 
 from assistant.adapter import adapter_for  # noqa: E402
 from assistant.evaluation import evaluate, read_queries  # noqa: E402
@@ -42,7 +42,7 @@ def figures(index: Path, path: Path, vectors, folds: Path | None, alphas: list[f
     if folds is not None and adapter is not None:
         per_question = fold_adapters(folds, path.parent.name, queries, adapter)
     adapter_of = {q.question: a for q, a in zip(queries, per_question, strict=True)}
-    retriever = Retriever(gen, VectorsOnly(name, dim, vectors), adapter=adapter)
+    retriever = Retriever(gen, KnownVectors(name, dim, vectors), adapter=adapter)
     out = {}
     for alpha in alphas:
         retriever.config = replace(RetrievalConfig(), alpha=alpha)

@@ -28,6 +28,22 @@ def read_vectors(path: Path) -> dict[str, np.ndarray]:
         return dict(zip(data["questions"].tolist(), data["vectors"], strict=True))
 
 
+class KnownVectors:
+    """An embedder that answers questions from vectors computed beforehand, embedding the ones it
+    lacks with ``inner`` (or stopping with a message when there is no model)."""
+
+    def __init__(self, name: str, dim: int, vectors: dict[str, np.ndarray], inner=None) -> None:
+        self.name, self.dim, self.vectors, self.inner = name, dim, vectors, inner
+
+    def embed_query(self, text: str) -> np.ndarray:
+        found = self.vectors.get(text)
+        if found is not None:
+            return found
+        if self.inner is None:
+            raise SystemExit(f"no cached vector for {text!r}: run bench/query_vectors.py first")
+        return self.inner.embed_query(text)
+
+
 def write_vectors(path: Path, vectors: dict[str, np.ndarray]) -> None:
     np.savez(path, questions=np.array(list(vectors)), vectors=np.stack(list(vectors.values())))
 

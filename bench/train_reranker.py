@@ -45,7 +45,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from query_vectors import read_vectors  # noqa: E402
+from query_vectors import KnownVectors, read_vectors  # noqa: E402
 
 from assistant.adapter import adapter_for  # noqa: E402
 from assistant.citations import normalise_title  # noqa: E402
@@ -102,18 +102,6 @@ def is_gold(chunk: Chunk, gold: set[tuple[str, str]]) -> bool:
     return any(title == normalise_title(t) and a in chunk.articles for t, a in gold)
 
 
-class KnownVectors:
-    """An embedder answering questions from vectors computed beforehand
-    (bench/query_vectors.py), embedding only those it does not have."""
-
-    def __init__(self, inner, vectors: dict) -> None:
-        self.inner, self.name, self.dim, self.vectors = inner, inner.name, inner.dim, vectors
-
-    def embed_query(self, text: str):
-        found = self.vectors.get(text)
-        return found if found is not None else self.inner.embed_query(text)
-
-
 def mine(
     index: Path,
     queries: list[Query],
@@ -125,7 +113,7 @@ def mine(
     gen = open_current(index)
     embedder = load_embedder(model_for(gen.embedder["name"]), models_dir)
     if vectors:
-        embedder = KnownVectors(embedder, vectors)
+        embedder = KnownVectors(embedder.name, embedder.dim, vectors, embedder)
     retriever = Retriever(gen, embedder, adapter=adapter_for("auto", embedder.name, embedder.dim))
     chunks = retriever.gen.chunks
     where: dict[tuple[str, str], list[int]] = {}
