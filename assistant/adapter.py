@@ -20,18 +20,34 @@ gate calibrated for it (BENCHMARKS.md); without one the retriever's default gate
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from ingest.errors import PolicyQAError
 
 PACKAGED = "e5-small-stard-query-adapter.npz"
+
+
+class QueryModel(Protocol):
+    """What turns a question into the dense query vector: a linear adapter (here) or a tuning
+    of the encoder's top layers (query_tuning.py)."""
+
+    gate: float | None  # the relevance gate calibrated for its vectors
+    about: str
+
+    def encode(self, embedder, text: str) -> np.ndarray: ...
+
+    def fingerprint(self) -> str: ...
+
+    def fits(self, embedder_name: str, dim: int) -> bool: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,6 +66,16 @@ class QueryAdapter:
 
     def fits(self, embedder_name: str, dim: int) -> bool:
         return dim == self.dim and embedder_name in self.embedders
+
+    def fingerprint(self) -> str:
+        """A short fingerprint of the weights (what a decision model was calibrated with)."""
+        data = np.ascontiguousarray(self.a, np.float32).tobytes()
+        data += np.ascontiguousarray(self.b, np.float32).tobytes()
+        return hashlib.sha256(data).hexdigest()[:16]
+
+    def encode(self, embedder, text: str) -> np.ndarray:
+        """The adapted query vector of ``text`` (the retriever's entry point)."""
+        return self.apply(embedder.embed_query(text))
 
     def apply(self, vector: np.ndarray) -> np.ndarray:
         v = np.asarray(vector, dtype=np.float32)
@@ -99,23 +125,37 @@ def packaged_adapter() -> QueryAdapter:
         return read_adapter(path)
 
 
-def adapter_for(spec: str, embedder_name: str, dim: int) -> QueryAdapter | None:
-    """The adapter a setting asks for: ``auto`` (the packaged one when it fits the index's
-    embedder, else none), ``off``, or a path to an adapter file (used with whatever embedder the
-    index has, as long as the dimension matches: the operator chose it)."""
+def adapter_for(spec: str, embedder_name: str, dim: int) -> QueryModel | None:
+    """The query model a setting asks for: ``auto`` (the packaged query tuning when the package
+    ships one that fits the index's embedder, else the packaged linear adapter when it fits, else
+    none), ``linear`` (the packaged linear adapter when it fits), ``off``, or a path to an
+    adapter or tuning file (used with whatever embedder the index has, as long as the dimension
+    matches: the operator chose it)."""
     spec = (spec or "auto").strip()
     if spec.lower() in ("off", "none", "false", "0"):
         return None
-    if spec.lower() == "auto":
+    if spec.lower() in ("auto", "linear"):
+        from .query_tuning import packaged_tuning
+
+        tuning = packaged_tuning() if spec.lower() == "auto" else None
+        if tuning is not None and tuning.fits(embedder_name, dim):
+            return tuning
         adapter = packaged_adapter()
         return adapter if adapter.fits(embedder_name, dim) else None
-    adapter = read_adapter(Path(spec).expanduser())
-    if adapter.dim != dim:
+    model = read_query_model(Path(spec).expanduser())
+    if model.dim != dim:
         raise PolicyQAError(
-            f"查询适配器维度 {adapter.dim} 与索引向量维度 {dim} 不一致 / "
+            f"查询适配器维度 {model.dim} 与索引向量维度 {dim} 不一致 / "
             "adapter dimension does not match the index"
         )
-    return adapter
+    return model
+
+
+def read_query_model(path: Path) -> QueryModel:
+    """An adapter file or a query tuning file (query_tuning.py), told apart by their contents."""
+    from .query_tuning import is_tuning_file, read_tuning
+
+    return read_tuning(path) if is_tuning_file(path) else read_adapter(path)
 
 
 def train_adapter(

