@@ -24,9 +24,9 @@ from ingest.index import (
     Generation,
     check_folder,
     current_generation,
-    lock_holder,
     open_current,
 )
+from ingest.lock import lock_holder
 from ingest.pipeline import Progress, run_ingest
 from ingest.records import Chunk, IngestReport
 

@@ -25,21 +25,16 @@ from .budget import Loader, LoadLimits
 from .chunking import chunk_document
 from .embedding import Embedder, embedder_name, load_embedder, release_memory
 from .errors import IndexDamaged, IndexMissing, LoadError, PolicyQAError
-from .index import (
-    Generation,
-    ingest_lock,
-    open_current,
-    prune,
-    write_generation,
-    write_last_report,
-)
+from .index import Generation, open_current
 from .loaders import SUPPORTED
+from .lock import ingest_lock
 from .manifest import DocumentEntry, EmbedderInfo, Manifest
 from .ocr import OcrRun, current_run, ocr_run
 from .records import Chunk, Document, IngestReport, Skipped
 from .tables import MAX_TABLE_ROWS
 from .terms import fingerprint as terms_fingerprint
 from .terms import terms as bm25_terms
+from .writer import prune, write_generation, write_last_report
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 Labeller = Callable[..., tuple[str, ...]]  # (source, declared groups) -> the groups it gets
