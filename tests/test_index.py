@@ -17,7 +17,8 @@ from ingest.errors import IndexIncompatible, IndexMissing
 from ingest.index import Generation, current_generation, open_current
 from ingest.loaders import load_file
 from ingest.manifest import Manifest
-from ingest.pipeline import CHUNKER_VERSION, IngestOptions, run_ingest, scan
+from ingest.pipeline import CHUNKER_VERSION, IngestOptions, run_ingest
+from ingest.plan import scan
 from ingest.terms import terms as bm25_terms
 from ingest.writer import KEEP_GENERATIONS
 
