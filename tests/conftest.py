@@ -131,6 +131,20 @@ def make_settings(tmp_path: Path, index: Path, **overrides):
 
 
 @pytest.fixture
+def make_llm_office(tmp_path, office_index, builtin, fake_llm):
+    """``make_llm_office(**settings)``: an ``Assistant`` over the office index whose LLM is the
+    scripted ``fake_llm`` server (model qwen-test, 1.5 s timeout), and that server."""
+    from assistant.service import Assistant
+
+    def make(**overrides):
+        values = {"llm_base_url": fake_llm.base_url, "llm_model": "qwen-test", "llm_timeout": 1.5}
+        settings = make_settings(tmp_path, office_index, **{**values, **overrides})
+        return Assistant(settings, embedder=builtin), fake_llm
+
+    return make
+
+
+@pytest.fixture
 def office(tmp_path, office_index, builtin):
     """An Assistant over the sample corpus (extractive mode)."""
     from assistant.service import Assistant

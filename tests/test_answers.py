@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_settings
 
 from assistant.answer import NOT_FOUND, verify
 from assistant.records import Answer
-from assistant.service import Assistant, Viewer
+from assistant.service import Viewer
 
 pytestmark = pytest.mark.slow
 
@@ -73,16 +72,8 @@ def test_verify_renumbers_in_order_of_use(office):
 
 
 @pytest.fixture
-def llm_office(tmp_path, office_index, builtin, fake_llm):
-    settings = make_settings(
-        tmp_path,
-        office_index,
-        llm_base_url=fake_llm.base_url,
-        llm_model="qwen-test",
-        llm_api_key="sk-test-secret-key-123456",
-        llm_timeout=1.5,
-    )
-    return Assistant(settings, embedder=builtin), fake_llm
+def llm_office(make_llm_office):
+    return make_llm_office(llm_api_key="sk-test-secret-key-123456")
 
 
 def test_llm_answer_streams_and_verifies(llm_office):

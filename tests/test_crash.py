@@ -19,7 +19,8 @@ import pytest
 from conftest import FORMATS_DIR, REPO, CountingEmbedder, copy_files, corpus_file
 
 from ingest.errors import IndexBusy
-from ingest.index import current_generation, ingest_lock, lock_holder, open_current
+from ingest.index import current_generation, open_current
+from ingest.lock import ingest_lock, lock_holder
 from ingest.pipeline import IngestOptions, run_ingest
 
 pytestmark = pytest.mark.slow
@@ -52,7 +53,7 @@ print("done", run_ingest(source, index, options, progress=progress).generation, 
 HOLD_LOCK = """
 import sys, time
 from pathlib import Path
-from ingest.index import ingest_lock
+from ingest.lock import ingest_lock
 with ingest_lock(Path(sys.argv[1])):
     print("locked", flush=True)
     time.sleep(120)

@@ -128,16 +128,8 @@ def test_a_bad_decider_path_is_a_clear_error(tmp_path, office_index, builtin):
 
 
 @pytest.fixture
-def llm_office(tmp_path, office_index, builtin, fake_llm):
-    settings = make_settings(
-        tmp_path,
-        office_index,
-        llm_base_url=fake_llm.base_url,
-        llm_model="qwen-test",
-        llm_timeout=1.5,
-        decider="auto",
-    )
-    return Assistant(settings, embedder=builtin), fake_llm
+def llm_office(make_llm_office):
+    return make_llm_office(decider="auto")
 
 
 def test_llm_saying_no_passage_answers_is_a_refusal(llm_office):

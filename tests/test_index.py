@@ -14,11 +14,13 @@ from conftest import FORMAT_FILES, GIFT_RULES, SMALL_CORPUS
 
 from ingest.chunking import chunk_document
 from ingest.errors import IndexIncompatible, IndexMissing
-from ingest.index import KEEP_GENERATIONS, Generation, current_generation, open_current
+from ingest.index import Generation, current_generation, open_current
 from ingest.loaders import load_file
 from ingest.manifest import Manifest
-from ingest.pipeline import CHUNKER_VERSION, IngestOptions, run_ingest, scan
+from ingest.pipeline import CHUNKER_VERSION, IngestOptions, run_ingest
+from ingest.plan import scan
 from ingest.terms import terms as bm25_terms
+from ingest.writer import KEEP_GENERATIONS
 
 # what a stored document / chunk must keep of the freshly loaded one
 DOCUMENT_FIELDS = attrgetter("title", "version_date", "sha256", "kind")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from assistant.library import STAGING, TRASH, Library, LibraryError, Upload, check_name
-from ingest.pipeline import scan
+from ingest.plan import scan
 
 RULES = "第一条 会议室须提前一天在OA系统预约。\n\n第二条 本规定自发布之日起施行。\n"
 

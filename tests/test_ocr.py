@@ -16,8 +16,9 @@ from conftest import CORPUS_DIR, MINILM, corpus_file
 
 from ingest.chunking import chunk_document
 from ingest.errors import LoadError
+from ingest.layout import Box, page_text
 from ingest.loaders import load_file
-from ingest.ocr import Box, OcrRun, ocr_run, page_text
+from ingest.ocr import OcrRun, ocr_run
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))
 from conftest import needs_ocr  # noqa: E402
