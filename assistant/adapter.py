@@ -126,20 +126,14 @@ def packaged_adapter() -> QueryAdapter:
 
 
 def adapter_for(spec: str, embedder_name: str, dim: int) -> QueryModel | None:
-    """The query model a setting asks for: ``auto`` (the packaged query tuning when the package
-    ships one that fits the index's embedder, else the packaged linear adapter when it fits, else
-    none), ``linear`` (the packaged linear adapter when it fits), ``off``, or a path to an
-    adapter or tuning file (used with whatever embedder the index has, as long as the dimension
-    matches: the operator chose it)."""
+    """The query model a setting asks for: ``auto`` (the packaged linear adapter when it fits
+    the index's embedder, else none), ``off``, or a path to an adapter file or a query tuning
+    file (query_tuning.py), used with whatever embedder the index has as long as the dimension
+    matches: the operator chose it."""
     spec = (spec or "auto").strip()
     if spec.lower() in ("off", "none", "false", "0"):
         return None
-    if spec.lower() in ("auto", "linear"):
-        from .query_tuning import packaged_tuning
-
-        tuning = packaged_tuning() if spec.lower() == "auto" else None
-        if tuning is not None and tuning.fits(embedder_name, dim):
-            return tuning
+    if spec.lower() == "auto":
         adapter = packaged_adapter()
         return adapter if adapter.fits(embedder_name, dim) else None
     model = read_query_model(Path(spec).expanduser())

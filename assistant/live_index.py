@@ -25,6 +25,7 @@ from ingest.index import (
 
 from .adapter import adapter_for
 from .decide import decider_for
+from .query_tuning import relevance_for
 from .rerank import reranker_for
 from .retrieval import RetrievalConfig, Retriever
 from .settings import Settings
@@ -83,7 +84,8 @@ class LiveIndex:
         decider, note = decider_for(self.settings.decider, embedder.name, adapter)
         if note:
             log.warning(note)
-        return Retriever(gen, embedder, self.config, adapter, reranker, decider)
+        relevance = relevance_for(self.settings.relevance_model, embedder.name, embedder.dim)
+        return Retriever(gen, embedder, self.config, adapter, reranker, decider, relevance)
 
     def _embedder_for(self, gen: Generation) -> Embedder:
         name = gen.embedder["name"]
@@ -115,6 +117,7 @@ class LiveIndex:
             chunks=len(gen.chunks),
             embedder=gen.embedder.get("name"),
             query_adapter=adapter_status(self.settings, gen),
+            relevance=relevance_status(self.settings, gen),
             decider=decider_status(self.settings, gen),
             built_at=gen.manifest.built_at or None,
             last_run=last,
@@ -156,6 +159,20 @@ def adapter_status(settings: Settings, gen: Generation) -> ModelStatus:
     if adapter is None:
         return ModelStatus("query_adapter", setting, False)
     return ModelStatus("query_adapter", setting, True, gate=adapter.gate, about=adapter.about)
+
+
+def relevance_status(settings: Settings, gen: Generation) -> ModelStatus:
+    """Which relevance model the gate of this index's searches uses (no model is loaded)."""
+    setting = settings.relevance_model
+    try:
+        model = relevance_for(
+            setting, gen.embedder.get("name", ""), int(gen.embedder.get("dim", 0))
+        )
+    except PolicyQAError as exc:
+        return ModelStatus("relevance", setting, False, error=str(exc))
+    if model is None:
+        return ModelStatus("relevance", setting, False)
+    return ModelStatus("relevance", setting, True, gate=model.gate, about=model.about)
 
 
 def decider_status(settings: Settings, gen: Generation) -> ModelStatus:

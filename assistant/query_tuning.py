@@ -31,7 +31,7 @@ import numpy as np
 
 from ingest.errors import PolicyQAError
 
-PACKAGED = "e5-small-query-lora.npz"
+PACKAGED = "e5-small-relevance-lora.npz"  # the relevance model (the gate's query encoder)
 QUERY_PROMPT = "query: "
 # the linear maps of one XLM-R layer that get deltas
 TARGETS = (
@@ -69,18 +69,23 @@ class QueryTuning:
     embedders: tuple[str, ...] = ()
     gate: float | None = None
     about: str = ""
+    # the learned "no passage answers" cosine (training with unanswerable questions): cosines
+    # of one model are comparable with its own null only, so its gate is null + an offset
+    null: float | None = None
     _encoders: dict = field(default_factory=dict, repr=False)  # per embedder, built on first use
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def from_layers(cls, layers, start: int, rank: int, alpha: float) -> QueryTuning:
+    def from_layers(
+        cls, layers, start: int, rank: int, alpha: float, null: float | None = None
+    ) -> QueryTuning:
         deltas = {}
         for n, layer in enumerate(layers):
             for target in TARGETS:
                 lora = layer.get_submodule(target)
                 a, b = lora.a.detach().numpy().copy(), lora.b.detach().numpy().copy()
                 deltas[f"{start + n}.{target}"] = (a, b)
-        return cls(start, rank, alpha / rank, deltas)
+        return cls(start, rank, alpha / rank, deltas, null=null)
 
     @property
     def dim(self) -> int:
@@ -127,6 +132,7 @@ class QueryTuning:
             "scale": self.scale,
             "embedders": [embedder],
             "gate": gate,
+            "null": self.null,
             "about": about if isinstance(about, str) else json.dumps(about, default=str),
         }
         np.savez_compressed(path, meta=np.array(json.dumps(meta)), **arrays)
@@ -171,14 +177,35 @@ def read_tuning(path: Path | str) -> QueryTuning:
         tuple(meta.get("embedders", ())),
         None if gate is None else float(gate),
         str(meta.get("about", "")),
+        None if meta.get("null") is None else float(meta["null"]),
     )
 
 
 @functools.cache
 def packaged_tuning() -> QueryTuning | None:
-    """The tuning shipped in the package, or None when the package carries none."""
+    """The relevance model shipped in the package (read once per process); None when the
+    package carries none (this one does not: BENCHMARKS.md, "Eighth session")."""
     with resources.as_file(resources.files("assistant") / "data" / PACKAGED) as path:
         return read_tuning(path) if path.is_file() else None
+
+
+def relevance_for(spec: str, embedder_name: str, dim: int) -> QueryTuning | None:
+    """The relevance model a setting asks for: ``off`` (the gate reads the ranking's own
+    cosine), ``auto`` (the packaged one when the package ships one that fits the index's
+    embedder, else none), or a path to a tuning file (its dimension must match the index)."""
+    spec = (spec or "auto").strip()
+    if spec.lower() in ("off", "none", "false", "0"):
+        return None
+    if spec.lower() == "auto":
+        tuning = packaged_tuning()
+        return tuning if tuning is not None and tuning.fits(embedder_name, dim) else None
+    tuning = read_tuning(Path(spec).expanduser())
+    if tuning.dim != dim:
+        raise PolicyQAError(
+            f"相关性模型维度 {tuning.dim} 与索引向量维度 {dim} 不一致 / "
+            "relevance model dimension does not match the index"
+        )
+    return tuning
 
 
 def _lora_linear(base, rank: int, alpha: float):
@@ -250,7 +277,8 @@ class TunedQueryEncoder:
         """Hidden states after layer ``upto`` and the attention mask."""
         import torch
 
-        features = self.st.tokenize([QUERY_PROMPT + t for t in texts])
+        prepare = getattr(self.st, "preprocess", None) or self.st.tokenize  # renamed in ST 6
+        features = prepare([QUERY_PROMPT + t for t in texts])
         mask = features["attention_mask"]
         with torch.no_grad():
             hidden = self.hf.embeddings(input_ids=features["input_ids"])
@@ -350,7 +378,8 @@ def train_tuning(
             loss.backward()
             opt.step()
     top.eval()
-    return QueryTuning.from_layers(top, start, config.rank, config.alpha)
+    learned = float(null.detach()) if config.null_weight else None
+    return QueryTuning.from_layers(top, start, config.rank, config.alpha, learned)
 
 
 def _loss(q, cand_vectors, mask, null, config: TrainingConfig):

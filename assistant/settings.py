@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     gate: float | None = None  # relevance threshold; None = the calibrated default
     # query adapter: auto (the packaged one, for multilingual-e5-small indexes) | off | PATH
     query_adapter: str = "auto"
+    # relevance model, the gate's own query encoder (LoRA-tuned top layers of the built-in
+    # e5, trained with bench/train_query_lora.py to keep questions the documents do not answer
+    # below its gate): off (the gate reads the ranking's cosine) | auto (a packaged one; the
+    # package ships none) | PATH. Off: the one trained on office-dev train refused answerable
+    # questions of held-out sets far more often than its CV promised (BENCHMARKS.md)
+    relevance_model: str = "off"
     # cross-encoder reranker of the first hits: off | builtin (the packaged one) | PATH.
     # Off by default: the packaged one did not beat the fusion order on held-out questions
     # (BENCHMARKS.md)

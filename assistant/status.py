@@ -15,7 +15,7 @@ class ModelStatus:
     """The query adapter or the decision model: its setting, whether it is in use, and what
     it is (``gate``/``threshold``, ``about``) or why not (``error``, ``message``)."""
 
-    kind: Literal["query_adapter", "decider"]
+    kind: Literal["query_adapter", "relevance", "decider"]
     setting: str
     in_use: bool
     gate: float | None = None  # the adapter's relevance gate (None: the retriever's own)
@@ -30,7 +30,7 @@ class ModelStatus:
             return {**base, "error": self.error}
         if not self.in_use:
             return {**base, **({"message": self.message} if self.message else {})}
-        if self.kind == "query_adapter":
+        if self.kind in ("query_adapter", "relevance"):
             return {**base, "gate": self.gate, "about": self.about}
         return {**base, "threshold": self.threshold, "about": self.about}
 
@@ -47,6 +47,7 @@ class IndexStatus:
     chunks: int = 0
     embedder: str | None = None
     query_adapter: ModelStatus | None = None
+    relevance: ModelStatus | None = None  # the gate's own query encoder
     decider: ModelStatus | None = None
     built_at: str | None = None
     last_run: IngestReport | None = None
@@ -65,6 +66,7 @@ class IndexStatus:
             "chunks": self.chunks,
             "embedder": self.embedder,
             "query_adapter": self.query_adapter.to_json() if self.query_adapter else None,
+            "relevance": self.relevance.to_json() if self.relevance else None,
             "decider": self.decider.to_json() if self.decider else None,
             "built_at": self.built_at,
             "last_run": self.last_run.to_json() if self.last_run else None,

@@ -16,7 +16,10 @@ With ``--cv K`` every question is ranked by a model trained on the other folds (
 bench/train_adapter.py for the same --seed); ``--oof-vectors`` writes those out-of-fold query
 vectors in bench/query_vectors.py's format, so bench/choose_fusion.py --no-adapter scores the
 hybrid search of new questions. ``--out`` trains on all questions and writes the query-tuning file
-(assistant/query_tuning.py), its relevance gate calibrated on the cross-validated scores.
+(assistant/query_tuning.py), its relevance gate calibrated on the cross-validated scores: with
+``--null-weight`` each model learns its own "no passage" cosine and the cosine scale drifts
+between models, so the gate is calibrated as an offset above each fold model's null and stored
+as the final model's null plus that offset.
 Never pass a test/dev file here.
 """
 
@@ -107,14 +110,19 @@ def main() -> None:
     order = np.random.default_rng(args.seed).permutation(len(items))
     folds = np.array_split(order, args.cv)
     oof = np.zeros_like(qvecs)
+    shift = np.zeros(len(items))  # each fold model's learned null: its cosines' own zero
     for n, fold in enumerate(folds, start=1):
         t = time.perf_counter()
         tuning = fit(
-            encoder, cached, list(np.setdiff1d(order, fold)), cands, vectors, positives, args
+            encoder, cached, list(np.setdiff1d(order, fold)), cands, vectors, positives, config
         )
         oof[fold] = encoder.finish_numpy(tuning, [cached[i] for i in fold])
+        shift[fold] = tuning.null or 0.0
         print(f"fold {n}/{len(folds)}: {time.perf_counter() - t:.0f} s", flush=True)
-    tuned = dense_figures(sets, items, every, oof, vectors, positives, None)
+    tuned = {
+        i: (*f[:2], f[2] - shift[i])
+        for i, f in dense_figures(sets, items, every, oof, vectors, positives, None).items()
+    }
     print("tuned (CV)", json.dumps(report(sets, items, tuned, positives)), flush=True)
     for name, figures in (("plain", plain), ("tuned", tuned)):
         answerable = [figures[i][2] for i in every if items[i][1].gold]
@@ -131,6 +139,8 @@ def main() -> None:
         gate, fr, refused = calibrate_gate(answerable, unanswerable, args.max_false_refusals)
         print(f"gate {gate}: false refusals (CV) {fr:.3f}, refused (CV) {refused:.3f}")
         tuning = fit(encoder, cached, every, cands, vectors, positives, config)
+        gate = round(gate + (tuning.null or 0.0), 4)  # the offset above the final model's null
+        print(f"final model: null {tuning.null}, gate {gate}")
         tuning.save(args.out, gate=gate, embedder=embedder.name, about=vars(args))
         print(f"wrote {args.out}")
 

@@ -12,6 +12,7 @@ from assistant.status import IndexStatus, ModelStatus
 
 READY_KEYS = [
     *("index", "ready", "generation", "documents", "chunks", "embedder", "query_adapter"),
+    "relevance",
     *("decider", "built_at", "last_run", "ingest_running", "llm"),
 ]
 

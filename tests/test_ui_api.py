@@ -557,3 +557,13 @@ def test_admin_upload_into_a_folder_then_replace_and_restore(served, tmp_path):
     staff = client(served, "staff2", "staffpass2")
     with pytest.raises(Exception, match="无权限"):
         staff.predict(api_name="/admin_trash")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_status_panel_shows_the_relevance_model(lang):
+    t = strings(lang)
+    base = {"ready": True, "documents": 3, "chunks": 9, "embedder": "x", "last_run": {}}
+    on = render_status({**base, "relevance": {"in_use": True, "gate": 0.2575}}, t)
+    assert t["status_relevance"] in on and "0.2575" in on
+    off = render_status({**base, "relevance": {"in_use": False}}, t)
+    assert t["status_relevance"] in off and t["status_adapter_off"] in off

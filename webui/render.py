@@ -277,6 +277,7 @@ def render_status(status: dict, t: Texts) -> str:
         (t["status_chunks"], status.get("chunks")),
         (t["status_embedder"], status.get("embedder")),
         (t["status_adapter"], _adapter_line(status.get("query_adapter") or {}, t)),
+        (t["status_relevance"], _adapter_line(status.get("relevance") or {}, t)),
         (t["status_built"], local_time(run.get("finished_at") or status.get("built_at"))),
         (t["status_summary"], ingest_summary(run, t)),
         (t["status_ocr"], _ocr_line(run)),
