@@ -149,30 +149,23 @@ class LiveIndex:
 
 def adapter_status(settings: Settings, gen: Generation) -> ModelStatus:
     """Which query adapter searches of this index use (read from the manifest, no model)."""
-    setting = settings.query_adapter
-    try:
-        adapter = adapter_for(
-            setting, gen.embedder.get("name", ""), int(gen.embedder.get("dim", 0))
-        )
-    except PolicyQAError as exc:
-        return ModelStatus("query_adapter", setting, False, error=str(exc))
-    if adapter is None:
-        return ModelStatus("query_adapter", setting, False)
-    return ModelStatus("query_adapter", setting, True, gate=adapter.gate, about=adapter.about)
+    return _query_model_status("query_adapter", settings.query_adapter, adapter_for, gen)
 
 
 def relevance_status(settings: Settings, gen: Generation) -> ModelStatus:
     """Which relevance model the gate of this index's searches uses (no model is loaded)."""
-    setting = settings.relevance_model
+    return _query_model_status("relevance", settings.relevance_model, relevance_for, gen)
+
+
+def _query_model_status(kind, setting: str, select, gen: Generation) -> ModelStatus:
+    """The status of the query model ``select(setting, embedder name, dim)`` gives."""
     try:
-        model = relevance_for(
-            setting, gen.embedder.get("name", ""), int(gen.embedder.get("dim", 0))
-        )
+        model = select(setting, gen.embedder.get("name", ""), int(gen.embedder.get("dim", 0)))
     except PolicyQAError as exc:
-        return ModelStatus("relevance", setting, False, error=str(exc))
+        return ModelStatus(kind, setting, False, error=str(exc))
     if model is None:
-        return ModelStatus("relevance", setting, False)
-    return ModelStatus("relevance", setting, True, gate=model.gate, about=model.about)
+        return ModelStatus(kind, setting, False)
+    return ModelStatus(kind, setting, True, gate=model.gate, about=model.about)
 
 
 def decider_status(settings: Settings, gen: Generation) -> ModelStatus:
