@@ -23,7 +23,7 @@ import functools
 import hashlib
 import json
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -130,17 +130,33 @@ def adapter_for(spec: str, embedder_name: str, dim: int) -> QueryModel | None:
     the index's embedder, else none), ``off``, or a path to an adapter file or a query tuning
     file (query_tuning.py), used with whatever embedder the index has as long as the dimension
     matches: the operator chose it."""
+    return select_query_model(
+        spec, embedder_name, dim, packaged_adapter, read_query_model, ("查询适配器", "adapter")
+    )
+
+
+def select_query_model(
+    spec: str,
+    embedder_name: str,
+    dim: int,
+    packaged: Callable[[], QueryModel | None],
+    read: Callable[[Path], QueryModel],
+    label: tuple[str, str],
+) -> QueryModel | None:
+    """``off`` → None; ``auto`` → the ``packaged`` model when there is one that fits the index's
+    embedder; else ``spec`` is a path, ``read`` and checked against the index's dimension
+    (``label``: the model's name in Chinese and English, for the error)."""
     spec = (spec or "auto").strip()
     if spec.lower() in ("off", "none", "false", "0"):
         return None
     if spec.lower() == "auto":
-        adapter = packaged_adapter()
-        return adapter if adapter.fits(embedder_name, dim) else None
-    model = read_query_model(Path(spec).expanduser())
+        model = packaged()
+        return model if model is not None and model.fits(embedder_name, dim) else None
+    model = read(Path(spec).expanduser())
     if model.dim != dim:
         raise PolicyQAError(
-            f"查询适配器维度 {model.dim} 与索引向量维度 {dim} 不一致 / "
-            "adapter dimension does not match the index"
+            f"{label[0]}维度 {model.dim} 与索引向量维度 {dim} 不一致 / "
+            f"{label[1]} dimension does not match the index"
         )
     return model
 

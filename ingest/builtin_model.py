@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import importlib.util
 import json
 import os
@@ -37,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .e5_tokenizer import SPECIAL_TOKENS, build_tokenizer
+from .integrity import file_sha256
 from .packed import Packed, read_packed
 
 MODEL_DIRNAME = "multilingual-e5-small"
@@ -108,11 +108,7 @@ def _sha256(path: Path) -> str:
 
 @functools.lru_cache(maxsize=4)
 def _sha256_cached(path: str, _size: int, _mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_sha256(path)
 
 
 def _is_fresh(target: Path, stamp: dict[str, object]) -> bool:

@@ -47,18 +47,16 @@ def private_folder(folder: Path) -> None:
         os.chmod(folder, 0o700)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
+def file_sha256(path: Path | str) -> str:
+    """The sha256 of a file's bytes, read in blocks (the one file hash of the package)."""
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def checksums(folder: Path) -> dict[str, str]:
     """sha256 of every file of a generation being written, except the manifest itself."""
     return {
-        p.relative_to(folder).as_posix(): _sha256(p)
+        p.relative_to(folder).as_posix(): file_sha256(p)
         for p in sorted(folder.rglob("*"))
         if p.is_file() and p.name != "manifest.json"
     }
@@ -74,7 +72,7 @@ def verify(folder: Path, recorded: dict[str, str]) -> tuple[list[tuple[str, str]
         path = folder / rel
         if not path.is_file():
             problems.append((rel, "missing"))
-        elif _sha256(path) != digest:
+        elif file_sha256(path) != digest:
             problems.append((rel, "checksum differs from the manifest"))
     return problems, len(recorded)
 

@@ -9,7 +9,6 @@ unchanged, and at the end which were removed or relabelled. pipeline.py runs the
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from pathlib import Path
 from .access import ACCESS_FILE, AccessRules
 from .errors import IndexDamaged, IndexMissing, PolicyQAError
 from .index import DocumentInfo, Generation, open_current
+from .integrity import file_sha256
 from .loaders import SUPPORTED
 from .records import Skipped
 from .terms import fingerprint as terms_fingerprint
@@ -136,7 +136,7 @@ class Previous:
 
     def unchanged(self, path: Path, rel: str) -> DocumentInfo | None:
         """The indexed document of source ``rel`` when the file still has its sha256."""
-        digest = _sha256(path)
+        digest = file_sha256(path)
         info = self.documents.get(rel)
         if self.usable() and info is not None and info.sha256 == digest:
             return info
@@ -188,11 +188,3 @@ def previous(index_dir: Path, name: str, *, full: bool, chunking: dict) -> Previ
     if gen.manifest.chunking != chunking:
         return Previous(gen, "chunking settings changed / 切分设置已更改")
     return Previous(gen)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
