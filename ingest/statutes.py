@@ -140,10 +140,12 @@ CLAUSE = re.compile(r"^\s*([一二三四五六七八九十百]+)、")
 SUB_ITEM = re.compile(r"^\s*(?:[（(]([一二三四五六七八九十]+)[)）]|(\d{1,2})[.．、](?!\d))")
 # the body of a regulation starts at its first 第X条/章/节/编
 BODY_START = re.compile(rf"^\s*第[{NUMERALS}\d]+(?:条|章|节|编)", re.M)
-# a line that opens a new unit (never joined to the line before when unwrapping PDF text)
+# a line that opens a new unit (never joined to the line before when unwrapping PDF text),
+# including a line that is all one parenthesis: the 题注 under a title, (…〔2023〕41号) or
+# (2023年5月1日…通过)
 BLOCK_START = re.compile(
     rf"^\s*(?:第[{NUMERALS}\d]+[编章节条]|[一二三四五六七八九十百]+、|[（(][一二三四五六七八九十]+[)）]"
-    r"|\d{1,2}[.．、]|附件|附表)"
+    r"|\d{1,2}[.．、]|附件|附表|[（(][^（）()\n]{2,80}[)）]\s*$)"
 )
 
 # --- sentences -------------------------------------------------------------------------------

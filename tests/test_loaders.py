@@ -312,3 +312,19 @@ def test_space_and_chinese_in_file_name(bad_dir):
     assert doc.id == document_id("名称 含空格.md")
     assert make_bad.SPACE_NAME_MARKER in doc.text
     assert doc.title == "滨江市样例管理规定"
+
+
+def test_a_pdf_title_is_not_joined_to_the_document_number_under_it():
+    """PDF lines are unwrapped (a line not ending a sentence continues on the next), but the
+    parenthesis under a title — its 文号 or adoption note — is a line of its own."""
+    from ingest.loaders import clean_pdf_text, title_from_first_line
+
+    page = (
+        "江屿县自然资源和规划局考勤与休假管理规定\n（江自然资办〔2023〕41 号）\n第一章 总则\n"
+        "第一条 为加强本局干部职工队伍管理，严肃工作纪律，保障工作人员依法享有休息休假的\n"
+        "权利，制定本规定。\n"
+    )
+    text = clean_pdf_text(page)
+    assert title_from_first_line(text) == "江屿县自然资源和规划局考勤与休假管理规定"
+    assert "（江自然资办〔2023〕41 号）\n" in text
+    assert "休息休假的权利" in text  # a wrapped sentence is still joined
