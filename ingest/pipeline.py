@@ -37,7 +37,8 @@ from .writer import prune, write_generation, write_last_report
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 # 2: styled （一）headings nest under their 一、 clause; 3: articles embedded without heading path
 # 4: table rows are units of their own; documents carry their 文号 (officialdoc.py)
-CHUNKER_VERSION = 4
+# 5: a PDF line that is all one parenthesis (the 文号 under a title) is not joined to the title
+CHUNKER_VERSION = 5
 
 
 @dataclass(frozen=True)
