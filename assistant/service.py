@@ -28,7 +28,7 @@ from .conversation import Conversation, Evidence, Turn
 from .library import Library
 from .live_index import LiveIndex
 from .records import Answer
-from .retrieval import RetrievalConfig, Retriever, SearchResult, looks_like_follow_up
+from .retrieval import Retriever, SearchResult, looks_like_follow_up
 from .settings import Settings
 from .status import IndexStatus
 
@@ -70,14 +70,7 @@ class Assistant:
         self.settings = settings
         self._ingesting = threading.Lock()
         self._llm = None
-        self.config = RetrievalConfig(
-            fusion=settings.fusion,
-            alpha=settings.alpha,
-            rrf_k=settings.rrf_k,
-            dense_weight=settings.dense_weight,
-            bm25_weight=settings.bm25_weight,
-            **({"gate": settings.gate} if settings.gate is not None else {}),
-        )
+        self.config = settings.retrieval_config()
         self._index = LiveIndex(settings, self.config, embedder)
 
     # --- index lifecycle -------------------------------------------------------------------------

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from ingest.budget import LoadLimits
     from ingest.pipeline import IngestOptions
 
+    from .retrieval import RetrievalConfig
+
 # (environment, policyqa.toml values) of the load_settings call in progress; None otherwise
 _LAYERS: contextvars.ContextVar[tuple[Mapping[str, str], dict] | None] = contextvars.ContextVar(
     "policyqa_settings_layers", default=None
@@ -144,6 +146,19 @@ class Settings(BaseSettings):
             ocr_max_pages=self.ocr_max_pages,
             ocr_max_seconds=self.ocr_max_seconds,
             max_table_rows=self.max_table_rows,
+        )
+
+    def retrieval_config(self) -> RetrievalConfig:
+        """The retrieval section of these settings as the retriever's own record."""
+        from .retrieval import RetrievalConfig
+
+        return RetrievalConfig(
+            fusion=self.fusion,
+            alpha=self.alpha,
+            rrf_k=self.rrf_k,
+            dense_weight=self.dense_weight,
+            bm25_weight=self.bm25_weight,
+            **({"gate": self.gate} if self.gate is not None else {}),
         )
 
     @property

@@ -73,3 +73,12 @@ def test_environment_names_and_paths():
     assert s.ingest_options(full=True).full and s.ingest_options().chunk_size == 800
     with pytest.raises(PolicyQAError, match="auth expects true/false"):
         load_settings(env={"POLICYQA_AUTH": "maybe"})
+
+
+def test_the_retrieval_section_becomes_the_retrievers_config():
+    from assistant.retrieval import RetrievalConfig
+
+    given = load_settings(env={"POLICYQA_ALPHA": "0.5", "POLICYQA_GATE": "0.61"})
+    config = given.retrieval_config()
+    assert (config.alpha, config.gate, config.fusion) == (0.5, 0.61, "convex")
+    assert load_settings(env={}).retrieval_config() == RetrievalConfig()
