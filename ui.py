@@ -39,7 +39,7 @@ from webui.api import add_endpoints
 from webui.assets import CSS
 from webui.chat import chat_tab, new_conversation, wire_chat
 from webui.context import AppContext, bind, log
-from webui.i18n import stage, strings
+from webui.i18n import browser_texts, stage, strings
 from webui.render import ingest_summary
 from webui.viewer import viewer_box, wire_viewer
 
@@ -67,16 +67,16 @@ def create_app(
         QuestionPolicy(int(settings.questions_per_minute), int(settings.questions_in_flight))
     )
     with gr.Blocks(title=t["title"], analytics_enabled=False, delete_cache=CACHE_SWEEP) as demo:
-        ctx = AppContext(assistant, t, users, limiter, demo)
+        ctx = AppContext(assistant, t, users, limiter, demo, browser_texts(settings.lang))
         conv = gr.State(new_conversation())
         with gr.Row():
             gr.Markdown(f"## {t['title']}\n{t['subtitle']}")
             with gr.Column(scale=0, min_width=220):
                 who = gr.Markdown("", elem_id="pq-who")
                 if users is not None:
-                    gr.Button(t["logout"], link="/logout", size="sm", elem_id="pq-logout")
+                    gr.Button(ctx.label("logout"), link="/logout", size="sm", elem_id="pq-logout")
         with gr.Tabs():
-            with gr.Tab(t["tab_chat"], id="chat"):
+            with gr.Tab(ctx.label("tab_chat"), id="chat"):
                 chat = chat_tab(ctx, conv)
                 viewer = viewer_box(ctx)
             admin = admin_tab(ctx)
@@ -120,6 +120,7 @@ def launch_options(settings: Settings, users: UserStore | None) -> dict[str, Any
         "enable_monitoring": False,
         "max_file_size": f"{settings.max_file_mb:g}mb",
         "show_error": False,  # unexpected errors stay in the server log; gr.Error texts still show
+        "i18n": browser_texts(settings.lang).i18n,  # component texts, per browser language
     }
     if users is not None:
         from webui.guard import login_options

@@ -63,9 +63,9 @@ def browser():
 class Session:
     """One logged-in browser page; remembers every request that did not go to the app."""
 
-    def __init__(self, browser, url: str, user: str, password: str):
+    def __init__(self, browser, url: str, user: str, password: str, locale: str = "zh-CN"):
         self.url = url
-        self.context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+        self.context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale=locale)
         self.page = self.context.new_page()
         self.outside: list[str] = []
         self.page.on("request", self._request)
@@ -273,5 +273,26 @@ def test_admin_console(served, browser):
         path = s.shot("ui-admin.png", full_page=True)
         _publish(path, "screenshot-admin.png")
         assert s.outside == [], s.outside
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize(("locale", "lang"), [("en-US", "en"), ("zh-TW", "zh"), ("fr-FR", "zh")])
+def test_component_texts_follow_the_browser_language(served, browser, locale, lang):
+    """Labels and buttons are translated in the browser (gr.I18n): English browsers get English,
+    Chinese ones Chinese, any other the server's language (POLICYQA_LANG, zh here); what the
+    server renders (the sources panel) stays in the server's language."""
+    from webui.i18n import strings
+
+    want = strings(lang)
+    s = Session(browser, served.url, "staff1", "staffpass1", locale=locale)
+    try:
+        page = s.page
+        assert page.locator("#pq-send").inner_text().strip() == want["send"]
+        assert page.locator("#pq-new").inner_text().strip() == want["new_chat"]
+        placeholder = page.locator("#pq-question textarea").get_attribute("placeholder")
+        assert placeholder == want["question_placeholder"]
+        assert want["tab_chat"] in page.locator("[role=tab]").first.inner_text()
+        assert "__i18n__" not in page.inner_text("body")
     finally:
         s.close()

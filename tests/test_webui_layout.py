@@ -66,5 +66,7 @@ def test_the_catalogues_hold_every_text_the_web_layer_uses():
             assert fields == {f for _, f, _, _ in Formatter().parse(zh[key]) if f}, (lang, key)
     used = set()
     for path in WEB:
-        used |= set(re.findall(r"\bt\[[\"'](\w+)[\"']\]", path.read_text(encoding="utf-8")))
+        text = path.read_text(encoding="utf-8")
+        used |= set(re.findall(r"\bt\[[\"'](\w+)[\"']\]", text))
+        used |= set(re.findall(r"\blabel\([\"'](\w+)[\"']\)", text))
     assert used and used <= set(zh), used - set(zh)

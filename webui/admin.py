@@ -190,47 +190,51 @@ def admin_tab(ctx: AppContext) -> dict[str, Any]:
     """The admin tab (hidden until an admin loads the page); its components by name."""
     t = ctx.t
     parts: dict[str, Any] = {}
-    with gr.Tab(t["tab_admin"], id="admin", visible=False, elem_id="pq-admin") as tab:
+    with gr.Tab(ctx.label("tab_admin"), id="admin", visible=False, elem_id="pq-admin") as tab:
         parts["admin_tab"] = tab
-        with gr.Accordion(t["admin_status"], open=True):
+        with gr.Accordion(ctx.label("admin_status"), open=True):
             parts["status"] = gr.HTML("", elem_id="pq-status")
-            parts["status_refresh"] = gr.Button(t["refresh"], size="sm", scale=0, min_width=80)
+            parts["status_refresh"] = gr.Button(
+                ctx.label("refresh"), size="sm", scale=0, min_width=80
+            )
         with gr.Tabs():
-            with gr.Tab(t["admin_docs"]):
-                parts.update(_documents_form(t))
+            with gr.Tab(ctx.label("admin_docs")):
+                parts.update(_documents_form(t, ctx.label))
             log_parts = insights_tabs(ctx)
     parts.update(vars(log_parts))
     parts.update(zip(USAGE_OUTPUTS, log_parts.plots, strict=True))
     return parts
 
 
-def _documents_form(t) -> dict[str, Any]:
+def _documents_form(t, label) -> dict[str, Any]:
     p: dict[str, Any] = {}
-    p["files"] = gr.File(label=t["upload_label"], file_count="multiple", file_types=list(SUPPORTED))
+    p["files"] = gr.File(
+        label=label("upload_label"), file_count="multiple", file_types=list(SUPPORTED)
+    )
     with gr.Row():
         p["folder"] = gr.Dropdown(
-            label=t["folder_label"],
+            label=label("folder_label"),
             choices=[(t["folder_root"], "")],
             value="",
             scale=2,
             allow_custom_value=True,  # the library checks it
         )
-        p["replace"] = gr.Checkbox(label=t["replace_confirm"], value=False, scale=3)
+        p["replace"] = gr.Checkbox(label=label("replace_confirm"), value=False, scale=3)
     p["preview"] = gr.Markdown(t["preview_none"], elem_id="pq-preview")
     with gr.Row():
-        p["upload_btn"] = gr.Button(t["upload_btn"], variant="primary")
-        p["reingest_btn"] = gr.Button(t["reingest_btn"])
+        p["upload_btn"] = gr.Button(label("upload_btn"), variant="primary")
+        p["reingest_btn"] = gr.Button(label("reingest_btn"))
     with gr.Row():
         p["doc_choice"] = gr.Dropdown(
-            label=t["remove_label"], choices=[], scale=4, allow_custom_value=True
+            label=label("remove_label"), choices=[], scale=4, allow_custom_value=True
         )  # mapped to an indexed id
-        p["confirm"] = gr.Checkbox(label=t["remove_confirm"], value=False, scale=2)
-        p["remove_btn"] = gr.Button(t["remove_btn"], variant="stop", scale=1)
+        p["confirm"] = gr.Checkbox(label=label("remove_confirm"), value=False, scale=2)
+        p["remove_btn"] = gr.Button(label("remove_btn"), variant="stop", scale=1)
     with gr.Row():
         p["trash"] = gr.Dropdown(
-            label=t["trash_label"], choices=[], scale=4, allow_custom_value=True
+            label=label("trash_label"), choices=[], scale=4, allow_custom_value=True
         )
-        p["restore_btn"] = gr.Button(t["restore_btn"], scale=1)
+        p["restore_btn"] = gr.Button(label("restore_btn"), scale=1)
     p["result"] = gr.Markdown("", elem_id="pq-admin-result")
     return p
 

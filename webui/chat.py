@@ -150,25 +150,25 @@ def chat_tab(ctx: AppContext, conv: gr.State) -> ChatView:
     with gr.Row():
         with gr.Column(scale=3):
             chatbot = gr.Chatbot(
-                label=t["chat_label"],
+                label=ctx.label("chat_label"),
                 height=520,
                 elem_id="pq-chat",
-                placeholder=t["chat_placeholder"],
+                placeholder=ctx.label("chat_placeholder"),
                 examples=[{"text": q} for q in t["examples"].split("|")],
                 feedback_options=("Like", "Dislike"),
                 buttons=["copy"],
                 latex_delimiters=[],
                 sanitize_html=True,
             )
-            question, send, clear = _question_row(t)
+            question, send, clear = _question_row(ctx.label)
             with gr.Row(visible=False) as feedback_row:
                 comment = gr.Textbox(
-                    label=t["fb_label"],
-                    placeholder=t["fb_placeholder"],
+                    label=ctx.label("fb_label"),
+                    placeholder=ctx.label("fb_placeholder"),
                     scale=8,
                     elem_id="pq-comment",
                 )
-                comment_send = gr.Button(t["fb_submit"], scale=1, min_width=80)
+                comment_send = gr.Button(ctx.label("fb_submit"), scale=1, min_width=80)
         with gr.Column(scale=2):
             sources = gr.HTML(
                 render_sources(None, {}, [], t),
@@ -183,11 +183,11 @@ def chat_tab(ctx: AppContext, conv: gr.State) -> ChatView:
     )
 
 
-def _question_row(t) -> tuple[gr.Textbox, gr.Button, gr.Button]:
+def _question_row(label) -> tuple[gr.Textbox, gr.Button, gr.Button]:
     with gr.Row():
         question = gr.Textbox(
             show_label=False,
-            placeholder=t["question_placeholder"],
+            placeholder=label("question_placeholder"),
             scale=8,
             lines=1,
             max_lines=4,
@@ -195,8 +195,8 @@ def _question_row(t) -> tuple[gr.Textbox, gr.Button, gr.Button]:
             autofocus=True,
         )
         with gr.Column(scale=1, min_width=90):
-            send = gr.Button(t["send"], variant="primary", elem_id="pq-send")
-            clear = gr.Button(t["new_chat"], size="sm", elem_id="pq-new")
+            send = gr.Button(label("send"), variant="primary", elem_id="pq-send")
+            clear = gr.Button(label("new_chat"), size="sm", elem_id="pq-new")
     return question, send, clear
 
 

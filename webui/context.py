@@ -35,6 +35,11 @@ class AppContext:
     users: UserStore | None  # None: no login, everyone is a local admin (--no-auth)
     limiter: QuestionLimiter
     blocks: gr.Blocks | None = None  # the app, for its queue (questions in flight)
+    ui: Callable[[str], Any] | None = None  # component texts (webui.i18n.browser_texts)
+
+    def label(self, key: str) -> Any:
+        """A component text: translated by the browser when the app has ``ui``, else ``t``'s."""
+        return self.ui(key) if self.ui is not None else self.t[key]
 
     def person(self, request: gr.Request | None) -> User:
         """The logged-in user; refused when not logged in or no longer in the store."""

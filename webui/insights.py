@@ -75,20 +75,22 @@ class InsightsView:
     plots: tuple[gr.BarPlot, gr.LinePlot, gr.BarPlot, gr.Dataframe]
 
 
-def log_tab(t) -> tuple[gr.Checkbox, gr.Checkbox, gr.Textbox, gr.Button, gr.Dataframe]:
-    with gr.Tab(t["admin_log"]):
+def log_tab(label) -> tuple[gr.Checkbox, gr.Checkbox, gr.Textbox, gr.Button, gr.Dataframe]:
+    with gr.Tab(label("admin_log")):
         with gr.Row():
-            only_negative = gr.Checkbox(label=t["only_negative"], value=False)
-            only_refused = gr.Checkbox(label=t["only_refused"], value=False)
-            user_filter = gr.Textbox(label=t["user_filter"], scale=2)
-            log_refresh = gr.Button(t["refresh"], size="sm")
+            only_negative = gr.Checkbox(label=label("only_negative"), value=False)
+            only_refused = gr.Checkbox(label=label("only_refused"), value=False)
+            user_filter = gr.Textbox(label=label("user_filter"), scale=2)
+            log_refresh = gr.Button(label("refresh"), size="sm")
         table = gr.Dataframe(interactive=False, wrap=True, elem_id="pq-log")
     return only_negative, only_refused, user_filter, log_refresh, table
 
 
-def usage_tab(t) -> tuple[gr.Dropdown, tuple[gr.BarPlot, gr.LinePlot, gr.BarPlot, gr.Dataframe]]:
-    with gr.Tab(t["admin_usage"]):
-        days = gr.Dropdown(label=t["days"], choices=[7, 30, 90], value=30)
+def usage_tab(
+    t, ctx_label
+) -> tuple[gr.Dropdown, tuple[gr.BarPlot, gr.LinePlot, gr.BarPlot, gr.Dataframe]]:
+    with gr.Tab(ctx_label("admin_usage")):
+        days = gr.Dropdown(label=ctx_label("days"), choices=[7, 30, 90], value=30)
         with gr.Row():
             per_day = gr.BarPlot(
                 x=t["col_day"],
@@ -120,4 +122,4 @@ def usage_tab(t) -> tuple[gr.Dropdown, tuple[gr.BarPlot, gr.LinePlot, gr.BarPlot
 
 def insights_tabs(ctx: AppContext) -> InsightsView:
     """The "questions" and "usage" tabs (inside the admin console's Tabs)."""
-    return InsightsView(*log_tab(ctx.t), *usage_tab(ctx.t))
+    return InsightsView(*log_tab(ctx.label), *usage_tab(ctx.t, ctx.label))

@@ -46,7 +46,7 @@ def viewer_box(ctx: AppContext) -> ViewerView:
     with gr.Column(visible=False, elem_id="pq-viewer-box") as box:
         with gr.Row():
             gr.Markdown(f"### {ctx.t['viewer']}")
-            close = gr.Button(ctx.t["close_viewer"], size="sm", scale=0, min_width=100)
+            close = gr.Button(ctx.label("close_viewer"), size="sm", scale=0, min_width=100)
         html = gr.HTML("", js_on_load=VIEWER_JS, elem_id="pq-viewer")
     return ViewerView(box, html, close)
 
