@@ -4,11 +4,13 @@ its calibration; the LLM choosing among the passages; the office-dev held-out ta
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import SHARED_DATA, make_settings
 
-from assistant.adapter import packaged_adapter
+from assistant.adapter import calibrate_gate, packaged_adapter
 from assistant.decide import adapter_id, decider_for, packaged_decider, read_decider
 from assistant.evaluation import evaluate, read_queries
 from assistant.service import Assistant
@@ -197,3 +199,22 @@ def test_office_dev_held_out_figures(tmp_path, regulations_index, builtin):
     assert report.false_refusal_rate <= 0.08
     assert report.refusal_rate >= 0.35
     assert report.cited_gold_rate >= 0.65
+
+
+def test_the_false_refusal_budget_holds_in_every_training_set():
+    """bench/train_decider.py's operating point: a large set's answerable questions cannot spend
+    a small set's budget (the pooled rule would refuse 4 of the small set's 10)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from train_decider import per_set_gate
+
+    large = list(np.linspace(0.7, 1.0, 100))
+    small = [0.55, 0.6, 0.62, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.97]
+    unanswerable = [0.3, 0.4, 0.58, 0.61, 0.65, 0.69, 0.71]
+    pooled = calibrate_gate(large + small, unanswerable, 0.1)[0]
+    assert np.mean(np.array(small) < pooled) > 0.1
+    gate = per_set_gate([large, small], unanswerable, 0.1)
+    for scores in (large, small):
+        assert np.mean(np.array(scores) < gate) <= 0.1
+    assert gate > 0.4  # still refuses what it can below that
