@@ -72,7 +72,7 @@ def main(ctx: click.Context, config: Path | None, data_dir: Path | None) -> None
 @handled
 def ingest(ctx, source_dir, index_dir, model, full, quiet, max_file_mb, chunk_size) -> None:
     """Build or update the index from SOURCE_DIR (default: corpus/)."""
-    from ingest.pipeline import run_ingest
+    from .service import Assistant
 
     s = settings_of(
         ctx,
@@ -83,8 +83,7 @@ def ingest(ctx, source_dir, index_dir, model, full, quiet, max_file_mb, chunk_si
         chunk_size=chunk_size,
         quiet=quiet or None,
     )
-    options = s.ingest_options(full=full)
-    report = run_ingest(s.source_dir, s.index_path, options)
+    report = Assistant(s).reingest(full=full, quiet=s.quiet, load=False)
     click.echo(report.summary(), err=s.quiet)
     click.echo(f"index: {s.index_path}  report: {s.index_path / 'report.json'}", err=s.quiet)
 
@@ -307,10 +306,9 @@ def audit() -> None:
 @handled
 def audit_export(ctx, since) -> None:
     """Write the log as JSONL to stdout."""
-    from .audit import AuditLog
+    from .service import Assistant
 
-    s = settings_of(ctx)
-    log = AuditLog(s.data_dir / "audit.sqlite")
+    log = Assistant(settings_of(ctx)).audit
     try:
         for entry in log.export(since):
             _out(entry.to_json())

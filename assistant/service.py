@@ -86,21 +86,30 @@ class Assistant:
     def has_index(self) -> bool:
         return self._index.has_index()
 
-    def reingest(self, progress: Progress | None = None, *, full: bool = False) -> IngestReport:
+    def reingest(
+        self,
+        progress: Progress | None = None,
+        *,
+        full: bool = False,
+        quiet: bool = True,
+        load: bool = True,
+    ) -> IngestReport:
         """Run an ingest of the source folder; answers keep coming from the old generation
-        until the new one is complete. A second concurrent run is refused (IndexBusy)."""
+        until the new one is complete. A second concurrent run is refused (IndexBusy).
+        ``quiet=False``: the console progress bars of ``policyqa ingest``; ``load=False``: the
+        new generation is not loaded for answering (a one-shot command)."""
         if not self._ingesting.acquire(blocking=False):
             raise IndexBusy("已有导入任务在运行，请稍候 / an ingest is already running")
         try:
             s = self.settings
-            options = s.ingest_options(full=full, quiet=True)
+            options = s.ingest_options(full=full, quiet=quiet)
             emb = self._index.embedder
             if emb is not None and emb.name != embedder_name(s.model):
                 emb = None  # the index is being rebuilt with another model
             report = run_ingest(
                 s.source_dir, self.index_dir, options, embedder=emb, progress=progress
             )
-            if self.has_index():
+            if load and self.has_index():
                 self.retriever()  # load the new generation before returning
             return report
         finally:

@@ -21,6 +21,9 @@ FORBIDDEN = {
 }
 
 
+CLI = [ROOT / "assistant" / "cli.py", ROOT / "assistant" / "docs_cli.py"]
+
+
 def _name(path: Path) -> str:
     return str(path.relative_to(ROOT))
 
@@ -40,6 +43,14 @@ def test_ui_py_is_a_composition_root():
     public = {n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name[0] != "_"}
     assert public == {"create_app", "launch_options", "serve", "main"}
     assert len((ROOT / "ui.py").read_text(encoding="utf-8").splitlines()) <= 300
+
+
+@pytest.mark.parametrize("path", CLI, ids=_name)
+def test_the_cli_ingests_and_reads_the_audit_log_only_through_the_assistant(path):
+    """(Its own output files, such as ``eval --failures``, are the CLI's to write.)"""
+    text = path.read_text(encoding="utf-8")
+    for what in ("run_ingest", "audit.record", "AuditLog("):
+        assert not FORBIDDEN[what].search(text), f"{_name(path)} uses {what}"
 
 
 @pytest.mark.parametrize("path", WEB, ids=_name)
