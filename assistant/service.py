@@ -66,10 +66,15 @@ def clean_question(question: str) -> tuple[str, str]:
 
 
 class Assistant:
-    def __init__(self, settings: Settings, *, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, embedder: Embedder | None = None, chat_model=None
+    ) -> None:
+        """``embedder`` and ``chat_model`` (an object with ``stream_answer(question, passages)``
+        and ``condense(history, question)``, like ``llm.ChatModel``) may be handed in; otherwise
+        they are built from ``settings`` when first needed."""
         self.settings = settings
         self._ingesting = threading.Lock()
-        self._llm = None
+        self._llm = chat_model
         self.config = settings.retrieval_config()
         self._index = LiveIndex(settings, self.config, embedder)
 
@@ -159,10 +164,15 @@ class Assistant:
         standalone, llm_notice = self._standalone(question, history)
         result = self.retriever().search(standalone, 8, viewer.groups, context_docs)
         notice = " ".join(n for n in (notice, llm_notice) if n)
-        if not result.relevant or not self.settings.llm_enabled or llm_notice:
+        if not result.relevant or not self.llm_enabled or llm_notice:
             yield answers.extractive(question, result, notice)
             return
         yield from self._llm_answer(question, result, notice)
+
+    @property
+    def llm_enabled(self) -> bool:
+        """Answers are written by a chat model (handed in, or configured in the settings)."""
+        return self._llm is not None or self.settings.llm_enabled
 
     def _chat(self):
         if self._llm is None:
@@ -176,7 +186,7 @@ class Assistant:
         without one, the previous question is prepended so its topic still retrieves."""
         if not history:
             return question, ""
-        if not self.settings.llm_enabled:
+        if not self.llm_enabled:
             if looks_like_follow_up(question):
                 return f"{history[-1][0]} {question}", ""
             return question, ""

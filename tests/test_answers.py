@@ -146,3 +146,29 @@ def test_follow_up_without_llm_carries_the_previous_question(office):
     answer = office.ask("那事业单位呢？", history=history)
     assert not answer.refused
     assert any("年休假" in c.quote or "年休假" in c.title for c in answer.citations)
+
+
+class _ScriptedChat:
+    """A chat model handed to the Assistant (no endpoint): replies with one scripted text."""
+
+    def __init__(self, reply: str) -> None:
+        self.reply, self.asked = reply, []
+
+    def stream_answer(self, question, passages):
+        self.asked.append((question, [p.text for p in passages]))
+        yield self.reply
+
+    def condense(self, history, question):
+        return question
+
+
+def test_the_assistant_can_be_handed_its_chat_model(office_index, builtin, tmp_path):
+    from conftest import make_settings
+
+    from assistant.service import Assistant
+
+    chat = _ScriptedChat("工作已满10年不满20年的，年休假10天[1]。")
+    service = Assistant(make_settings(tmp_path, office_index), embedder=builtin, chat_model=chat)
+    answer = service.ask("《职工带薪年休假条例》第三条 满十年几天年假")
+    assert service.llm_enabled and answer.mode == "llm" and answer.verified
+    assert chat.asked and "第三条" in answer.citations[0].articles
