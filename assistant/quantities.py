@@ -32,6 +32,11 @@ _ASKS = {
         r"[^，。？?！!]{0,6}?(?:是|有|为|给|发|赔|罚)?多少|(?:奖|补|赔|罚|发|给|报)多少"
     ),
     "count": re.compile(r"(?:几|多少)(?:次|人|名|份|项|岁|周岁)"),
+    # a measure, a share or a multiple (多少平方米 / 多少度 / 占多少比例 / 几倍 / 几级)
+    "measure": re.compile(
+        r"(?:几|多少)(?:度|平方米|平米|米|公里|千米|页|级|层)|多少\s*(?:dpi|DPI)"
+        r"|(?:比例|百分比|比重|折扣|倍数)[^，。？?！!]{0,4}?(?:是|为|有)?多少|占多少|几倍|百分之几|几成"
+    ),
 }
 
 # what a sentence must state to answer it
@@ -39,6 +44,10 @@ _STATES = {
     "duration": re.compile(QUANTITY + r"\s*个?(?:日|天|工作日|月|年|周|小时|星期)"),
     "money": re.compile(QUANTITY + r"\s*(?:元|万元|倍)|百分之|[%％]|比例"),
     "count": re.compile(QUANTITY + r"\s*(?:次|人|名|份|项|岁|周岁)"),
+    "measure": re.compile(
+        QUANTITY
+        + r"\s*(?:度|℃|°C|平方米|平米|米|公里|千米|页|级|层|dpi|DPI|折|倍|成)|百分之|[%％]|比例"
+    ),
 }
 
 # question words that say nothing about the topic
@@ -50,7 +59,8 @@ _GENERIC = frozenset(_GENERIC_WORDS.split())
 
 
 def asked_quantities(question: str) -> list[str]:
-    """The kinds of quantity a question asks for: "duration", "money", "count" (often none)."""
+    """The kinds of quantity a question asks for: "duration", "money", "count", "measure"
+    (often none)."""
     return [kind for kind, pattern in _ASKS.items() if pattern.search(question)]
 
 

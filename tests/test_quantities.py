@@ -22,6 +22,8 @@ def hit(text: str, title: str = "职工带薪年休假条例", article: str = "�
         ("出差住宿一晚最多能报多少钱？", ["money"]),
         ("三等功的一次性奖金是多少？", ["money"]),
         ("一年内最多能申请几次？", ["count"]),
+        ("处级干部办公室面积标准是多少平方米？", ["measure"]),
+        ("优秀等次的名额占多少比例？", ["measure"]),
         ("涉密文件能不能用微信发？", []),
         ("年假没休完单位要补偿吗？", []),
     ],
@@ -47,6 +49,14 @@ def test_a_passage_on_the_topic_without_the_figure_does_not():
     # a figure of another kind, or about another topic, does not count either
     assert not states_quantity(question, [hit("第三条 期限为30日。", "公务员法")])
     assert not states_quantity("女职工产假有多少天？", [hit("第九条 保密期限为十年。", "保密法")])
+
+
+def test_a_measure_is_answered_only_where_a_passage_states_one():
+    question = "档案库房的温度要控制在多少度？"
+    stated = "第十二条 档案库房温度应当控制在14℃至24℃，相对湿度45%至60%。"
+    assert states_quantity(question, [hit(stated, "档案管理办法")])
+    unstated = "第十二条 档案库房应当具备防火、防潮、防盗条件，温度和湿度应当符合要求。"
+    assert not states_quantity(question, [hit(unstated, "档案管理办法")])
 
 
 def test_questions_asking_for_no_figure_are_never_refused_for_it():
