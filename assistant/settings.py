@@ -208,13 +208,35 @@ class _Environment(EnvSettingsSource):
         return found
 
 
+# the settings of the file's [retrieval] table (Settings.retrieval_config() makes them the
+# retriever's RetrievalConfig); the environment keeps them flat (POLICYQA_ALPHA …)
+RETRIEVAL_KEYS = (
+    "k",
+    "fusion",
+    "alpha",
+    "dense_weight",
+    "bm25_weight",
+    "rrf_k",
+    "gate",
+    "query_adapter",
+    "relevance_model",
+    "reranker",
+    "decider",
+)
+
+
 def _read_file(path: Path) -> dict:
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise PolicyQAError(f"无法读取配置文件 {path}：{exc} / cannot read config") from exc
     table = data.get("policyqa", data)
-    return {key: value for key, value in table.items() if key in Settings.model_fields}
+    section = table.get("retrieval", {})
+    if not isinstance(section, dict):
+        raise PolicyQAError(f"配置文件 {path} 的 retrieval 须是一个表 / retrieval must be a table")
+    values = {key: value for key, value in table.items() if key in Settings.model_fields}
+    values.update({key: value for key, value in section.items() if key in RETRIEVAL_KEYS})
+    return values
 
 
 def _message(exc: ValidationError) -> str:

@@ -82,3 +82,15 @@ def test_the_retrieval_section_becomes_the_retrievers_config():
     config = given.retrieval_config()
     assert (config.alpha, config.gate, config.fusion) == (0.5, 0.61, "convex")
     assert load_settings(env={}).retrieval_config() == RetrievalConfig()
+
+
+def test_the_file_may_group_retrieval_settings_in_a_section(tmp_path):
+    toml = tmp_path / "policyqa.toml"
+    toml.write_text('k = 7\n[retrieval]\nalpha = 0.5\nfusion = "rrf"\nport = 1\n', encoding="utf-8")
+    s = load_settings(toml, env={})
+    assert (s.k, s.retrieval_config().alpha, s.retrieval_config().fusion) == (7, 0.5, "rrf")
+    assert s.port == 7860  # only retrieval settings are read from the section
+    assert load_settings(toml, env={"POLICYQA_ALPHA": "0.6"}).alpha == 0.6
+    toml.write_text('retrieval = "x"\n', encoding="utf-8")
+    with pytest.raises(PolicyQAError, match="retrieval"):
+        load_settings(toml, env={})
