@@ -257,7 +257,10 @@ class Assistant:
     def status(self, check: bool = False) -> IndexStatus:
         """What the index holds; ``check``: verify the current generation's files against the
         checksums in its manifest first (IndexDamaged names the first bad one)."""
-        return self._index.status(check, self.ingest_running)
+        status = self._index.status(check, self.ingest_running)
+        if status.llm is None and self._llm is not None:  # a chat model handed in
+            status = replace(status, llm=getattr(self._llm, "name", type(self._llm).__name__))
+        return status
 
     @property
     def library(self) -> Library:

@@ -172,3 +172,4 @@ def test_the_assistant_can_be_handed_its_chat_model(office_index, builtin, tmp_p
     answer = service.ask("《职工带薪年休假条例》第三条 满十年几天年假")
     assert service.llm_enabled and answer.mode == "llm" and answer.verified
     assert chat.asked and "第三条" in answer.citations[0].articles
+    assert service.status().llm == "_ScriptedChat"  # the admin panel names it
