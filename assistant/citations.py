@@ -10,10 +10,10 @@ import re
 from collections.abc import Iterable
 
 from ingest.officialdoc import number_before
-from ingest.statutes import ARTICLE_REF, article_label
+from ingest.statutes import ARTICLE_REF, REGULATION_KINDS, article_label
 
 _BOOK = re.compile(r"《([^》]{2,80})》")
-_KINDS = "法典|法|条例|办法|规定|细则|解释|决定|规则|准则|制度|手册|通知|意见|批复|守则|规范|章程"
+_KINDS = REGULATION_KINDS
 _BARE_TITLE = re.compile(rf"[\u4e00-\u9fff、]{{2,40}}?(?:{_KINDS})")
 _PREFIX = re.compile(r"中华人民共和国")
 _DATE_SUFFIX = re.compile(r"[（(]\d{4}(?:-\d{1,2}-\d{1,2}|年[^）)]*)[)）]\s*$")

@@ -22,10 +22,11 @@ from .spreadsheets import SPREADSHEETS, TableText, load_spreadsheet
 from .statutes import BLOCK_START, BODY_START
 from .table_grids import docx_rows, html_rows
 from .tables import MAX_TABLE_ROWS, locate_rows
+from .titles import DATE_IN_NAME, choose_title, title_from_name
 
 MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024  # a .docx inflating past this is treated as a zip bomb
 
-_DATE_IN_NAME = re.compile(r"[（(](\d{4})-(\d{1,2})-(\d{1,2})[)）]\s*$")
+
 _DATE_IN_TEXT = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _MD_EMPTY_HEADING = re.compile(r"^#{1,6}\s*$")
@@ -41,27 +42,8 @@ def document_id(source: str) -> str:
     return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
 
 
-_TITLE_PUNCT = re.compile(r"[。；;！？!?，,：:]")
-
-
-def title_from_first_line(text: str) -> str | None:
-    """The first non-empty line, when it reads like a title (plain text and PDF have no heading
-    markup): short, no sentence punctuation, not an article."""
-    for line in text.split("\n"):
-        line = line.strip()
-        if line:
-            if len(line) <= 60 and not _TITLE_PUNCT.search(line) and not BODY_START.match(line):
-                return line
-            return None
-    return None
-
-
-def title_from_name(path: Path) -> str:
-    return _DATE_IN_NAME.sub("", path.stem).strip() or path.stem
-
-
 def date_from_name(path: Path) -> str | None:
-    m = _DATE_IN_NAME.search(path.stem)
+    m = DATE_IN_NAME.search(path.stem)
     return _iso(*m.groups()) if m else None
 
 
@@ -345,8 +327,9 @@ def load_file(
     tables = extra[0] if extra else TableText()
     if suffix == ".pdf":
         text, pages, tables = pdf_with_tables(data, text, pages)
-    if first_heading is None and loader in (load_text, load_pdf, ofd.load_ofd, ocr.load_image):
-        first_heading = title_from_first_line(text)
+    if first_heading is None:
+        first_line_ok = loader in (load_text, load_pdf, ofd.load_ofd, ocr.load_image)
+        first_heading = choose_title(text, path, first_line_ok=first_line_ok)
     groups = (
         split_front_matter(decode_text(data).lstrip("\ufeff"))[1] if loader is load_markdown else ()
     )

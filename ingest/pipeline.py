@@ -38,7 +38,9 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 # 2: styled （一）headings nest under their 一、 clause; 3: articles embedded without heading path
 # 4: table rows are units of their own; documents carry their 文号 (officialdoc.py)
 # 5: a PDF line that is all one parenthesis (the 文号 under a title) is not joined to the title
-CHUNKER_VERSION = 5
+# 6: a title not marked up is the first line naming a kind of regulation (ingest/titles.py)
+# (a new version re-chunks every file; chunks whose embedded text is unchanged keep their vector)
+CHUNKER_VERSION = 6
 
 
 @dataclass(frozen=True)
@@ -242,7 +244,8 @@ def _assemble(
     progress: Progress | None,
 ) -> _Contents:
     """The reused documents' chunks, vectors and terms, then the fresh ones chunked and
-    embedded."""
+    embedded (a fresh chunk whose embedded text the current generation already holds, from the
+    same embedder, takes that vector)."""
     reuse = prev.usable()
     chunks, vectors, terms, docs = _reuse(prev, loaded.kept, label) if reuse else ([], [], [], [])
     if prev.retokenise():  # the tokeniser changed: new BM25 terms, same vectors
@@ -250,11 +253,18 @@ def _assemble(
     new_chunks, new_docs = _chunk_fresh(loaded.fresh, label, options.chunk_size)
     dim = _dim(embedder, prev.generation)
     embed_started = time.perf_counter()
-    if new_chunks:
-        new_vectors, dim = _embed(new_chunks, embedder, options, progress)
-        new_terms = [bm25_terms(c.search_text()) for c in new_chunks]
-    else:
-        new_vectors, new_terms = np.zeros((0, dim), np.float32), []
+    name = embedder.name if embedder is not None else embedder_name(options.model)
+    known = prev.vectors_by_text(name, {c.embedding_text() for c in new_chunks})
+    to_embed = [c for c in new_chunks if c.embedding_text() not in known]
+    if to_embed:
+        embedded, dim = _embed(to_embed, embedder, options, progress)
+        known.update(zip((c.embedding_text() for c in to_embed), embedded, strict=True))
+    new_vectors = (
+        np.stack([known[c.embedding_text()] for c in new_chunks]).astype(np.float32)
+        if new_chunks
+        else np.zeros((0, dim), np.float32)
+    )
+    new_terms = [bm25_terms(c.search_text()) for c in new_chunks]
     embed_seconds = time.perf_counter() - embed_started
     all_vectors = (
         np.vstack([v for v in (*vectors, new_vectors) if len(v)])
@@ -268,7 +278,7 @@ def _assemble(
         all_vectors,
         terms + new_terms,
         dim,
-        len(new_chunks),
+        len(to_embed),
         embed_seconds,
     )
 

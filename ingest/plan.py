@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .access import ACCESS_FILE, AccessRules
 from .errors import IndexDamaged, IndexMissing, PolicyQAError
 from .index import DocumentInfo, Generation, open_current
@@ -121,6 +123,7 @@ class Previous:
 
     generation: Generation | None
     reason: str = ""  # why nothing can be reused (forces a full rebuild)
+    full: bool = False  # --full: nothing is reused, not even vectors of unchanged texts
     documents: dict[str, DocumentInfo] = field(init=False)  # by source path
 
     def __post_init__(self) -> None:
@@ -129,6 +132,25 @@ class Previous:
 
     def usable(self) -> bool:
         return self.generation is not None and not self.reason
+
+    def vectors_by_text(self, embedder_name: str, texts: set[str]) -> dict[str, np.ndarray]:
+        """The current generation's vectors of the chunks whose embedded text is one of
+        ``texts``, when it was built by the same embedder: a new chunker version or a changed
+        file re-embeds only the chunks whose text changed. Nothing after --full, or from a
+        damaged generation or another embedder."""
+        old = self.generation
+        if old is None or self.full or old.embedder.get("name") != embedder_name:
+            return {}
+        rows = {}
+        for i, chunk in enumerate(old.chunks):
+            text = chunk.embedding_text()
+            if text in texts:
+                rows.setdefault(text, i)
+        if not rows:
+            return {}
+        vectors = np.asarray(old.vectors()[sorted(rows.values())])
+        at = {row: k for k, row in enumerate(sorted(rows.values()))}
+        return {text: vectors[at[row]] for text, row in rows.items()}
 
     def known_digests(self) -> set[str]:
         """The sha256 of every document this run may reuse."""
@@ -180,7 +202,7 @@ def previous(index_dir: Path, name: str, *, full: bool, chunking: dict) -> Previ
     except PolicyQAError as exc:
         return Previous(None, f"previous index unreadable ({exc}) / 旧索引不可用")
     if full:
-        return Previous(gen, "--full requested / 指定了 --full")
+        return Previous(gen, "--full requested / 指定了 --full", full=True)
     if gen.embedder.get("name") != name:
         return Previous(
             gen, f"embedder changed from {gen.embedder.get('name')} to {name} / 向量模型已更换"

@@ -148,6 +148,12 @@ BLOCK_START = re.compile(
     r"|\d{1,2}[.．、]|附件|附表|[（(][^（）()\n]{2,80}[)）]\s*$)"
 )
 
+# the kinds of regulation a title ends with (…条例, …管理办法, 关于…的通知): titles in documents,
+# in questions and in answers
+REGULATION_KINDS = (
+    "法典|法|条例|办法|规定|细则|解释|决定|规则|准则|制度|手册|通知|意见|批复|守则|规范|章程"
+)
+
 # --- sentences -------------------------------------------------------------------------------
 
 SENTENCE_END = re.compile(r"[。；;！？!?]")

@@ -317,7 +317,8 @@ def test_space_and_chinese_in_file_name(bad_dir):
 def test_a_pdf_title_is_not_joined_to_the_document_number_under_it():
     """PDF lines are unwrapped (a line not ending a sentence continues on the next), but the
     parenthesis under a title — its 文号 or adoption note — is a line of its own."""
-    from ingest.loaders import clean_pdf_text, title_from_first_line
+    from ingest.loaders import clean_pdf_text
+    from ingest.titles import title_from_first_line
 
     page = (
         "江屿县自然资源和规划局考勤与休假管理规定\n（江自然资办〔2023〕41 号）\n第一章 总则\n"

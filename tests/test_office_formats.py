@@ -57,6 +57,30 @@ def test_every_format_gives_the_markdown_articles(made, fmt, which):
     want = labels(made["md"][which])
     assert len(want) >= 10 and want[0] == "第一条"
     assert labels(made[fmt][which]) == want
+    assert title(made[fmt][which]) == title(made["md"][which])
+
+
+def title(path: Path) -> str:
+    return load_file(path, path.parent).title
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="no /usr/bin/chromium")
+@pytest.mark.parametrize("which", range(len(NAMES)))
+def test_a_web_page_printed_to_pdf_keeps_the_regulation_s_title(made, which, tmp_path):
+    """Chromium prints the site's breadcrumb (政府网站 首页 > 法律法规) above the title: the
+    title is the line that names a kind of regulation, and the articles are all there."""
+    pdf = tmp_path / "printed.pdf"
+    subprocess.run(
+        ["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu"]
+        + [f"--print-to-pdf={pdf}", made["html"][which].as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    assert "首页" in load_file(pdf, tmp_path).text.split("\n")[0]
+    assert title(pdf) == title(made["md"][which])
+    assert labels(pdf) == labels(made["md"][which])
 
 
 @pytest.mark.slow

@@ -106,25 +106,61 @@ def test_changed_embedder_forces_a_full_rebuild(tiny_index, tmp_path, counting):
     assert "full rebuild: embedder changed" in report.summary()
 
 
+def _embedded_texts(built: Built) -> set[str]:
+    gen = open_current(built.index)
+    return {c.embedding_text() for c in gen.chunks}
+
+
+def _fresh_texts(built: Built, sources, size: int = 800) -> set[str]:
+    return {
+        c.embedding_text()
+        for source in sources
+        for c in chunk_document(load_file(built.source / source, built.source), size)
+    }
+
+
 @pytest.mark.parametrize(
     "options, reason",
     [
-        (IngestOptions(quiet=True, chunk_size=300), "chunking settings changed"),
+        (IngestOptions(quiet=True, chunk_size=120), "chunking settings changed"),
         (IngestOptions(quiet=True, full=True), "--full requested"),
     ],
 )
 def test_settings_change_or_full_forces_a_full_rebuild(
     tiny_index, tmp_path, hashed, options, reason
 ):
+    """Every file is chunked again; --full also embeds every chunk again, a new chunk size
+    only the chunks whose text the old index does not hold."""
     built = tiny_index.clone(tmp_path)
+    before = _embedded_texts(built)
     proxy = CountingEmbedder(hashed, name=embedder_name(NOWHERE))
     report = _ingest(built, proxy, options)
     assert report.full_rebuild and reason in report.rebuild_reason
-    expected = sum(
-        _n_chunks(built, path, options.chunk_size) for path in (LEAVE, "formats/utf8.txt")
-    )
-    assert proxy.embedded == report.chunks_total == expected
+    sources = (LEAVE, "formats/utf8.txt")
+    expected = sum(_n_chunks(built, path, options.chunk_size) for path in sources)
+    assert report.chunks_total == expected
+    fresh = _fresh_texts(built, sources, options.chunk_size)
+    assert proxy.embedded == (expected if options.full else len(fresh - before)) > 0
     assert open_current(built.index).manifest.chunking["chunk_size"] == options.chunk_size
+
+
+def test_a_new_chunker_version_reuses_the_vectors_of_unchanged_texts(
+    tiny_index, tmp_path, hashed, monkeypatch
+):
+    """Upgrading policyqa re-chunks every file, but a chunk whose embedded text the index
+    already holds keeps its vector: nothing is embedded again, the vectors are bit for bit."""
+    import ingest.pipeline
+
+    built = tiny_index.clone(tmp_path)
+    old_vectors = _vectors_by_id(built.index)
+    monkeypatch.setattr(ingest.pipeline, "CHUNKER_VERSION", ingest.pipeline.CHUNKER_VERSION + 1)
+    proxy = CountingEmbedder(hashed, name=embedder_name(NOWHERE))
+    report = _ingest(built, proxy)
+    assert report.full_rebuild and "chunking settings changed" in report.rebuild_reason
+    assert proxy.embedded == report.chunks_embedded == 0 and report.chunks_total > 0
+    vectors = _vectors_by_id(built.index)
+    assert vectors.keys() == old_vectors.keys()
+    assert all(np.array_equal(vectors[i], old_vectors[i]) for i in vectors)
 
 
 # --- incremental runs on the small corpus -------------------------------------------------------
@@ -154,7 +190,9 @@ def test_add_change_delete_reembeds_exactly_those(small_copy, counting):
     assert report.removed == (HOLIDAYS,)
     untouched = sorted(set(old_ids) - {LEAVE, HOLIDAYS})
     assert sorted(report.unchanged) == untouched
-    expected = _n_chunks(built, added) + _n_chunks(built, LEAVE)
+    # the new file's chunks, and the changed file's chunks whose text changed
+    expected = len(_fresh_texts(built, [added, LEAVE]) - {c.embedding_text() for c in old.chunks})
+    assert 0 < expected < _n_chunks(built, added) + _n_chunks(built, LEAVE)
     assert proxy.embedded == report.chunks_embedded == expected
     assert len(proxy.calls) == 1
 
@@ -292,14 +330,14 @@ def test_access_labels_change_without_reembedding(small_copy, counting):
     assert now[HR_DOC] == {()} and now[GIFT_RULES] == {("finance",)}
     assert all(now[s] == {()} for s in formats)
 
-    gift = built.source / GIFT_RULES  # front matter edited: that file alone is re-embedded
+    gift = built.source / GIFT_RULES  # front matter edited: that file alone is read again
     edited = gift.read_text(encoding="utf-8").replace(
         "groups: [finance]", "groups: [finance, legal]", 1
     )
     gift.write_text(edited, encoding="utf-8")
     report = _ingest(built, proxy)
     assert report.ingested == (GIFT_RULES,)
-    assert proxy.embedded == _n_chunks(built, GIFT_RULES)
+    assert proxy.embedded == 0  # its text is the same: its chunks keep their vectors
     assert groups_by_source()[GIFT_RULES] == {("finance", "legal")}
 
 

@@ -1,0 +1,65 @@
+"""The title of a document whose format marks none: the line before the body that names a kind
+of regulation, not the breadcrumb, 版头, company name or 国务院令 above it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.titles import choose_title, kind_title, title_from_first_line
+
+HEADS = {
+    "red-header document": (
+        "滨江市人民政府办公室文件\n滨政办发〔2024〕12号\n"
+        "滨江市人民政府办公室关于印发滨江市公务接待管理办法的通知\n"
+        "各区人民政府，市各委办局：\n现将《滨江市公务接待管理办法》印发给你们。\n",
+        "滨江市人民政府办公室关于印发滨江市公务接待管理办法的通知",
+    ),
+    "company above its rule": (
+        "江屿科技有限公司\n员工考勤管理制度（试行）\n第一章 总则\n第一条 为规范考勤，制定本制度。",
+        "员工考勤管理制度（试行）",
+    ),
+    "title wrapped after 关于": (
+        "国务院关于国家行政机关和企业事业单位\n社会团体印章管理的规定\n第一条 为了加强印章管理。",
+        "国务院关于国家行政机关和企业事业单位社会团体印章管理的规定",
+    ),
+    "title wrapped after 的": (
+        "国务院关于国家行政机关和企业事业单位社会团体印章管理的\n规定\n第一条 为了加强印章管理。",
+        "国务院关于国家行政机关和企业事业单位社会团体印章管理的规定",
+    ),
+    "State Council order above the regulation": (
+        "中华人民共和国国务院令\n第 446 号\n《信访条例》已经2005年1月5日国务院第76次常务会议通过，"
+        "现予公布，自2005年5月1日起施行。\n总理　温家宝\n二〇〇五年一月十日\n信访条例\n"
+        "第一章　总则\n第一条 为了保持各级人民政府同人民群众的密切联系。",
+        "信访条例",
+    ),
+    "breadcrumb of a printed web page": (
+        "首页 > 政策文件\n中华人民共和国审计法（2021年修正）\n第一章 总则\n第一条 为了加强审计监督。",
+        "中华人民共和国审计法（2021年修正）",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", HEADS)
+def test_the_title_is_the_line_naming_a_kind_of_regulation(case):
+    text, want = HEADS[case]
+    assert kind_title(text) == want
+    assert choose_title(text, Path("scan-0001.pdf"), first_line_ok=True) == want
+
+
+def test_a_clause_heading_in_the_body_is_not_taken_for_the_title():
+    text = "员工福利\n一、适用范围\n本办法适用于全体员工。\n二、福利规定\n"
+    assert kind_title(text) is None
+    assert choose_title(text, Path("员工福利.txt"), first_line_ok=True) == "员工福利"
+
+
+def test_without_a_kind_the_file_name_then_the_first_line():
+    text = "年度工作安排\n本年度重点如下。\n"
+    assert choose_title(text, Path("考勤管理办法(2024-01-05).pdf"), first_line_ok=True) == (
+        "考勤管理办法"
+    )
+    assert choose_title(text, Path("scan-0001.pdf"), first_line_ok=True) == "年度工作安排"
+    # Word without heading styles: the first line is not trusted, the file's name is
+    assert choose_title(text, Path("安排.docx"), first_line_ok=False) == "安排"
+    assert title_from_first_line("为加强管理，制定本规定。\n") is None
