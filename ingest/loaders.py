@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import ocr, ofd, office
 from .access import split_front_matter
+from .docx_numbering import Numbering
 from .errors import LoadError
 from .officialdoc import recognise as official_meta
 from .pdftables import pdf_with_tables
@@ -171,9 +172,12 @@ def load_docx(data: bytes) -> tuple[str, list, str | None, list]:
     lines: list[str] = []
     spans: list[tuple[int, int, int]] = []
     first, pos, found, before = None, 0, [], ""
+    numbering = Numbering(document)  # 第一条 / 第二章 typed as Word's automatic numbering
     for block in document.iter_inner_content():
         if isinstance(block, Paragraph):
+            label = numbering.label(block)  # counted even on an empty paragraph, as Word does
             text = block.text.strip()
+            text = (label + text).strip() if text else ""
             level = _docx_heading_level(block)
             rows = [text] if text else []
             before = text or before
