@@ -23,7 +23,7 @@ from .spreadsheets import SPREADSHEETS, TableText, load_spreadsheet
 from .statutes import BLOCK_START, BODY_START
 from .table_grids import docx_rows, html_rows
 from .tables import MAX_TABLE_ROWS, locate_rows
-from .titles import DATE_IN_NAME, choose_title, title_from_name
+from .titles import DATE_IN_NAME, choose_title, title_from_name, web_page_title
 
 MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024  # a .docx inflating past this is treated as a zip bomb
 
@@ -284,7 +284,8 @@ def load_html(data: bytes) -> tuple[str, list, str | None, list]:
     raw = root.get_text("")
     lines = [re.sub(r"\s+", " ", ln).strip() for ln in raw.split("\n")]
     text, spans, first = _markdown_headings("\n".join(ln for ln in lines if ln))
-    return _clean_lines(text), spans, first or page_title, [], TableText(tuple(found))
+    text = _clean_lines(text)
+    return text, spans, first or web_page_title(text, page_title), [], TableText(tuple(found))
 
 
 LOADERS: dict[str, Callable[[bytes], tuple[str, list, str | None, list]]] = {

@@ -1,13 +1,15 @@
 """A document's title when its format marks none (plain text, PDF, OFD, scans, Word without
-heading styles).
+heading styles, a web page without a heading).
 
 The first line is not always the title. A web page printed to PDF starts with the site's
 breadcrumb (政府网站 首页 > 法律法规); a 红头文件 with its 版头 (××市人民政府办公室文件) and
 文号; a company's rule with the company's name above the rule's; a State Council regulation with
-国务院令 and its promulgation note. So the lines before the body (第一章 / 第一条 / 一、) are read, and the first that names a kind of regulation (…办法, …条例, 关于…的通知,
-optionally followed by （试行） or a dated parenthesis) is the title; a long title wrapped onto a
-second line is joined. Where no line names a kind, the file's name is used when it does, and
-otherwise the first line that reads like a title (short, no sentence punctuation).
+国务院令 and its promulgation note. So the lines before the body (第一章 / 第一条 / 一、) are
+read, and the first that names a kind of regulation (…办法, …条例, 关于…的通知, optionally
+followed by （试行） or a dated parenthesis) is the title; a long title wrapped onto a second
+line is joined. Where no line names a kind, the file's name is used when it does, and otherwise
+the first line that reads like a title (short, no sentence punctuation). A web page's <title>
+carries the site's name (审计法_法律法规_中国政府网): only its part naming a kind is taken.
 """
 
 from __future__ import annotations
@@ -65,6 +67,20 @@ def kind_title(text: str) -> str | None:
             if title_like(joined) and NAMES_KIND.search(joined):
                 return joined
     return None
+
+
+_SITE_PARTS = re.compile(r"\s*(?:[_|｜–—]|\s-\s)\s*")  # 审计法_法律法规_中国政府网
+
+
+def web_page_title(text: str, page_title: str | None) -> str | None:
+    """The title of a web page without a heading: the line before the body naming a kind of
+    regulation, else the part of its <title> that names one (sites append their own name:
+    ``中华人民共和国审计法_法律法规_中国政府网``), else the <title>'s first part."""
+    found = kind_title(text)
+    if found or not page_title:
+        return found
+    parts = [p for p in _SITE_PARTS.split(page_title.strip()) if p]
+    return next((p for p in parts if NAMES_KIND.search(p)), parts[0] if parts else None)
 
 
 def title_from_name(path: Path) -> str:

@@ -21,7 +21,13 @@ from ingest.chunking import chunk_document
 from ingest.errors import LoadError
 from ingest.loaders import load_file
 from ingest.pipeline import IngestOptions, run_ingest
-from tests.data.make_office_formats import FORMATS, make_formats, soffice
+from tests.data.make_office_formats import (
+    FORMATS,
+    blocks,
+    make_formats,
+    soffice,
+    write_site_page,
+)
 
 REGULATIONS = SHARED_DATA / "office-regulations"
 # a short regulation without chapters, and a longer law with chapters (审计法: 7 章, 60 条)
@@ -62,6 +68,16 @@ def test_every_format_gives_the_markdown_articles(made, fmt, which):
 
 def title(path: Path) -> str:
     return load_file(path, path.parent).title
+
+
+@pytest.mark.parametrize("which", range(len(NAMES)))
+def test_a_government_site_page_keeps_the_regulation_s_title(made, which, tmp_path):
+    """No <h1>, the breadcrumb in a <div>, the site's name in <title>: the title is the
+    regulation's, and the articles are all there."""
+    items = blocks(made["md"][which].read_text(encoding="utf-8"))
+    page = write_site_page(items, tmp_path / "page.html")
+    assert title(page) == title(made["md"][which])
+    assert labels(page) == labels(made["md"][which])
 
 
 @pytest.mark.slow

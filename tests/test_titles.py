@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.titles import choose_title, kind_title, title_from_first_line
+from ingest.titles import choose_title, kind_title, title_from_first_line, web_page_title
 
 HEADS = {
     "red-header document": (
@@ -63,3 +63,14 @@ def test_without_a_kind_the_file_name_then_the_first_line():
     # Word without heading styles: the first line is not trusted, the file's name is
     assert choose_title(text, Path("安排.docx"), first_line_ok=False) == "安排"
     assert title_from_first_line("为加强管理，制定本规定。\n") is None
+
+
+def test_a_web_page_title_drops_the_site_s_name():
+    text = "首页 > 法律法规\n这是正文的第一句话。\n"
+    assert (
+        web_page_title(text, "中华人民共和国审计法_法律法规_中国政府网") == "中华人民共和国审计法"
+    )
+    assert web_page_title(text, "政府网站 | 信访条例") == "信访条例"
+    assert web_page_title(text, "通知公告 - 本局动态") == "通知公告"
+    assert web_page_title("公务接待管理办法\n第一条 为规范接待。", "首页") == "公务接待管理办法"
+    assert web_page_title(text, None) is None

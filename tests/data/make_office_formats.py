@@ -98,6 +98,23 @@ def write_html(items: list[tuple[int, str]], path: Path) -> Path:
     return path
 
 
+def write_site_page(items: list[tuple[int, str]], path: Path) -> Path:
+    """The regulation as a government site serves it: laid out with <div>s, no <h1>, a
+    breadcrumb not in <nav>, the site's name in <title>."""
+    title = title_of(items)
+    body = "\n".join(f"<p>{html.escape(text)}</p>" for level, text in items if level != 1)
+    page = (
+        f'<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}_法律法规_政府网站</title></head>\n<body>\n"
+        f'<div class="crumbs">首页 &gt; 政策 &gt; 法律法规</div>\n'
+        f'<div class="article"><div class="title">{html.escape(title)}</div>\n'
+        f'<div class="content">\n{body}\n</div></div>\n'
+        f'<div class="bottom">主办：政府办公厅</div>\n</body></html>\n'
+    )
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
 def write_txt(items: list[tuple[int, str]], path: Path) -> Path:
     path.write_bytes(("\r\n".join(text for _, text in items) + "\r\n").encode("gb18030"))
     return path
