@@ -298,6 +298,8 @@ LOADERS: dict[str, Callable[[bytes], tuple[str, list, str | None, list]]] = {
     ".htm": load_html,
     ".doc": office.load_legacy,
     ".wps": office.load_legacy,
+    ".odt": office.load_legacy,
+    ".rtf": office.load_legacy,
     ".ofd": ofd.load_ofd,
     **dict.fromkeys(ocr.IMAGES, ocr.load_image),
 }

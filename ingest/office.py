@@ -1,5 +1,6 @@
-"""Word 97 ``.doc`` and Kingsoft WPS ``.wps`` files: converted to .docx by LibreOffice headless,
-then read with the .docx rules (heading styles, tables).
+"""Word 97 ``.doc``, Kingsoft WPS ``.wps``, OpenDocument ``.odt`` and ``.rtf`` files: converted
+to .docx by LibreOffice headless, then read with the .docx rules (heading styles, numbering,
+tables).
 
 The real type comes from the bytes, not the name: an OLE2 compound file (magic ``D0CF11E0``)
 holding a ``WordDocument`` stream is Word 97 binary whatever its suffix (a ``.doc`` renamed
@@ -34,12 +35,13 @@ from .errors import LoadError
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 LEGACY_SUFFIXES = (".doc", ".wps")
-WORD_SUFFIXES = (".doc", ".docx", ".wps")
+CONVERTED_ONLY = (".odt", ".rtf")  # read through LibreOffice whatever their bytes
+WORD_SUFFIXES = (".doc", ".docx", ".wps", *CONVERTED_ONLY)
 TIMEOUT_S = float(os.environ.get("POLICYQA_CONVERT_TIMEOUT", "60"))  # per file, no progress
 STARTUP_S = 60.0  # extra allowance for the first file: LibreOffice starting, profile created
 NOT_INSTALLED = (
-    "LibreOffice is needed to read .doc/.wps: install it (apt-get install "
-    "libreoffice-writer-nogui) / 需要安装 LibreOffice 才能读取 .doc/.wps"
+    "LibreOffice is needed to read .doc/.wps/.odt/.rtf: install it (apt-get install "
+    "libreoffice-writer-nogui) / 需要安装 LibreOffice 才能读取 .doc/.wps/.odt/.rtf"
 )
 ENCRYPTED = "password-protected Word file (password required) / 文档已加密，需要密码"
 CORRUPT = "corrupt Word file (damaged OLE2 container) / 文档已损坏"
@@ -82,10 +84,33 @@ def sniff(data: bytes) -> Kind:
     return "other"  # e.g. an MS Works .wps: LibreOffice may read it
 
 
+def is_docx(data: bytes) -> bool:
+    """A zip holding word/document.xml (an .odt is a zip too, holding content.xml)."""
+    if not data.startswith(ZIP_MAGIC):
+        return False
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return "word/document.xml" in z.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+def _input_suffix(data: bytes) -> str:
+    """The suffix LibreOffice's type detection expects for these bytes."""
+    if data.startswith(ZIP_MAGIC):
+        return ".odt"
+    return ".rtf" if data.lstrip()[:5] == b"{\\rtf" else ".doc"
+
+
 def needs_conversion(suffix: str, data: bytes) -> bool:
     """True when a file with this suffix and these bytes must go through LibreOffice."""
     if suffix not in WORD_SUFFIXES:
         return False
+    if suffix in CONVERTED_ONLY:
+        return not is_docx(data)
     kind = sniff(data)
     return kind in ("word", "encrypted", "corrupt") or (
         kind == "other" and suffix in LEGACY_SUFFIXES
@@ -93,10 +118,11 @@ def needs_conversion(suffix: str, data: bytes) -> bool:
 
 
 def load_legacy(data: bytes) -> tuple[str, list, str | None, list]:
-    """A .doc/.wps (or a Word 97 file under another name) -> the .docx loader's output."""
+    """A .doc/.wps/.odt/.rtf (or a Word 97 file under another name) -> the .docx loader's
+    output."""
     from .loaders import load_docx
 
-    if data.startswith(ZIP_MAGIC):
+    if is_docx(data):
         return load_docx(data)
     kind = sniff(data)
     if kind in ("encrypted", "corrupt"):
@@ -194,7 +220,7 @@ def convert_batch(
     startup_s: float = STARTUP_S,
     memory_mb: int | None = None,
 ) -> list[Result]:
-    """Each of ``items`` (Word 97 / WPS / RTF bytes) as .docx bytes, or the reason it failed.
+    """Each of ``items`` (Word 97 / WPS / ODT / RTF bytes) as .docx bytes, or the reason it failed.
     A file making no progress for ``timeout_s`` (plus ``startup_s`` for the first) has
     LibreOffice killed; the batch goes on after it. ``memory_mb`` bounds LibreOffice's address
     space (``prlimit``, when installed)."""
@@ -205,7 +231,7 @@ def convert_batch(
     with tempfile.TemporaryDirectory(prefix="policyqa-lo-") as tmp:
         base = Path(tmp)
         (base / "in").mkdir()
-        inputs = [base / "in" / f"{i:05d}.doc" for i in range(len(items))]
+        inputs = [base / "in" / f"{i:05d}{_input_suffix(d)}" for i, d in enumerate(items)]
         for path, data in zip(inputs, items, strict=True):
             path.write_bytes(data)
         outputs = [base / "out" / f"{i:05d}.docx" for i in range(len(items))]

@@ -1,5 +1,5 @@
-"""Make the files an office holds from a Markdown regulation: DOCX, PDF, HTML, GB18030 TXT, .doc
-and .wps — the way an office gets them (Word → PDF/.doc through LibreOffice).
+"""Make the files an office holds from a Markdown regulation: DOCX, PDF, HTML, GB18030 TXT, .doc,
+.wps, .odt and .rtf — the way an office gets them (Word → PDF/.doc/.odt/.rtf through LibreOffice).
 
     python tests/data/make_office_formats.py OUT_DIR REG.md [REG.md ...]   # every format of each
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
-FORMATS = ("docx", "pdf", "html", "txt", "doc", "wps")
+FORMATS = ("docx", "pdf", "html", "txt", "doc", "wps", "odt", "rtf")
 
 
 def soffice() -> str | None:
@@ -173,6 +173,9 @@ def make_formats(sources: list[Path], outdir: Path, formats=FORMATS) -> dict[str
         for doc in made["doc"]:
             made["wps"].append(outdir / "wps" / f"{doc.stem}.wps")
             shutil.copyfile(doc, made["wps"][-1])
+    for fmt, filt in (("odt", "odt"), ("rtf", "rtf:Rich Text Format")):
+        if fmt in formats:
+            made[fmt] = convert(made["docx"], filt, outdir / fmt)
     return {fmt: paths for fmt, paths in made.items() if fmt in formats}
 
 
