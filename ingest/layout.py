@@ -8,9 +8,15 @@ a line as in the printed page.
 
 from __future__ import annotations
 
+import math
+import re
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from .statutes import BLOCK_START
+
+_CLAUSE_END = re.compile(r"[。；：！？;:!?]\s*$")
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,36 @@ class Box:
     @property
     def height(self) -> float:
         return self.y1 - self.y0
+
+
+Quad = Sequence[Sequence[float]]  # four corners: top-left, top-right, bottom-right, bottom-left
+MIN_SKEW = math.radians(0.1)  # below this a page is taken as straight
+
+
+def deskewed(items: Iterable[tuple[Quad, str]]) -> list[Box]:
+    """Axis-aligned boxes of recognised text quadrilaterals, the page's skew undone first.
+
+    A scan fed in at an angle gives tilted quadrilaterals; their axis-aligned boxes grow by
+    width × sin(angle), so at 1° two short lines' boxes overlap and would merge into one line
+    (第一条…。第二条…). The skew is the median slope of the top edges of the wide boxes (the
+    lines of text); every corner is rotated back by it before the boxes are taken."""
+    items = [(quad, text) for quad, text in items if text.strip()]
+    slopes = []
+    for quad, _ in items:
+        (x0, y0), (x1, y1) = quad[0][:2], quad[1][:2]
+        if x1 - x0 > 3 * abs(quad[3][1] - y0):
+            slopes.append(math.atan2(y1 - y0, x1 - x0))
+    angle = statistics.median(slopes) if slopes else 0.0
+    cos, sin = math.cos(-angle), math.sin(-angle)
+    out = []
+    for quad, text in items:
+        points = [
+            (x, y) if abs(angle) < MIN_SKEW else (x * cos - y * sin, x * sin + y * cos)
+            for x, y, *_ in quad
+        ]
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        out.append(Box(min(xs), min(ys), max(xs), max(ys), text.strip()))
+    return out
 
 
 def group_lines(boxes: Iterable[Box]) -> list[list[Box]]:
@@ -85,7 +121,9 @@ def page_text(boxes: Iterable[Box]) -> str:
 
     A new paragraph starts at a line indented by about a character or more from the body's left
     edge (first-line indent, centred headings), after a vertical gap clearly wider than the usual
-    line pitch, or after a line ending more than two characters short of the right edge."""
+    line pitch, after a line ending more than two characters short of the right edge, or where
+    a sentence ends at the margin and the next line opens an article or item (第二条, （三）) —
+    pages without first-line indents."""
     lines = [_merge(line) for line in group_lines(boxes)]
     if len(lines) < 3:
         return "\n".join(line.text for line in lines)
@@ -100,6 +138,7 @@ def page_text(boxes: Iterable[Box]) -> str:
             line.x0 - left > 0.8 * char
             or line.y0 - prev.y0 > 1.4 * pitch
             or right - prev.x1 > 2 * char
+            or (_CLAUSE_END.search(prev.text) is not None and BLOCK_START.match(line.text))
         )
         if new:
             paragraphs.append(line.text)

@@ -18,6 +18,7 @@ from .docx_numbering import Numbering
 from .errors import LoadError
 from .officialdoc import recognise as official_meta
 from .pdftables import pdf_with_tables
+from .pdftext import metadata_title
 from .records import Document
 from .spreadsheets import SPREADSHEETS, TableText, load_spreadsheet
 from .statutes import BLOCK_START, BODY_START
@@ -336,7 +337,8 @@ def load_file(
         text, pages, tables = pdf_with_tables(data, text, pages)
     if first_heading is None:
         first_line_ok = loader in (load_text, load_pdf, ofd.load_ofd, ocr.load_image)
-        first_heading = choose_title(text, path, first_line_ok=first_line_ok)
+        declared = metadata_title(data) if suffix == ".pdf" else ""
+        first_heading = choose_title(text, path, first_line_ok=first_line_ok, declared=declared)
     groups = (
         split_front_matter(decode_text(data).lstrip("\ufeff"))[1] if loader is load_markdown else ()
     )

@@ -24,7 +24,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from .errors import LoadError
-from .layout import Box, page_text
+from .layout import Box, deskewed, page_text
 from .records import OcrDocument
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total), as in ingest.pipeline
@@ -75,12 +75,7 @@ class RapidOcrEngine:
 
         pixels = np.asarray(image.convert("RGB") if hasattr(image, "convert") else image)
         result, _ = self._ocr(pixels, use_cls=False)
-        out = []
-        for quad, text, _score in result or ():
-            xs, ys = [p[0] for p in quad], [p[1] for p in quad]
-            if text.strip():
-                out.append(Box(min(xs), min(ys), max(xs), max(ys), text.strip()))
-        return out
+        return deskewed((quad, text) for quad, text, _score in result or ())
 
 
 # --- images ---------------------------------------------------------------------------------

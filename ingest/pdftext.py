@@ -54,6 +54,17 @@ def page_texts(data: bytes) -> list[str]:
         pdf.close()
 
 
+def metadata_title(data: bytes) -> str:
+    """The Title the producer wrote into the PDF ('' when none or unreadable): a browser writes
+    the page's <title>, Word often its file name, LibreOffice usually nothing."""
+    import pypdfium2 as pdfium
+
+    try:
+        return (pdfium.PdfDocument(data).get_metadata_dict().get("Title") or "").strip()
+    except pdfium.PdfiumError:
+        return ""
+
+
 def _key(line: str) -> str:
     return _DIGITS.sub("#", _SPACES.sub("", line))
 

@@ -5,6 +5,7 @@ then read by the real RapidOCR models."""
 from __future__ import annotations
 
 import difflib
+import math
 import random
 import re
 import shutil
@@ -16,7 +17,7 @@ from conftest import CORPUS_DIR, MINILM, corpus_file
 
 from ingest.chunking import chunk_document
 from ingest.errors import LoadError
-from ingest.layout import Box, page_text
+from ingest.layout import Box, deskewed, page_text
 from ingest.loaders import load_file
 from ingest.ocr import OcrRun, ocr_run
 
@@ -76,6 +77,50 @@ def test_layout_rebuilds_lines_and_paragraphs_from_boxes_in_any_order():
     rebuilt = page_text(boxes).split("\n")
     expected = [p for p in paragraphs if _plain(p) in _plain("".join(ln.text for ln in page))]
     assert [_plain(p) for p in rebuilt] == [_plain(p) for p in expected]
+
+
+def test_without_indents_a_sentence_ending_at_the_margin_still_ends_its_article():
+    """A page typed without first-line indents, each line reaching the right margin: 第二条 and
+    （一） after a line that ends a sentence open their own paragraphs; a wrapped line does not."""
+    lines = [
+        "第一条为统一全国年节及纪念日的假期，制定本办法。",
+        "第二条全体公民放假的节日：",
+        "（一）元旦，放假1天（1月1日）；",
+        "（二）春节，放假4天，正月初一至初三",
+        "放假。",
+        "第三条本办法自公布之日起施行。",
+    ]
+    boxes = [Box(100, 40 * i, 700, 40 * i + 30, text) for i, text in enumerate(lines)]
+    assert page_text(boxes).split("\n") == [*lines[:3], lines[3] + lines[4], lines[5]]
+
+
+def _tilted(texts: list[str], degrees: float) -> list[tuple]:
+    """(quadrilateral, text) of lines 40 px apart, 30 px high, tilted by ``degrees``."""
+    tilt = math.tan(math.radians(degrees))
+    out = []
+    for i, text in enumerate(texts):
+        y, width = 100 + 40 * i, 30 * len(text)
+        corners = [(100, y), (100 + width, y + width * tilt)]
+        corners += [(100 + width, y + width * tilt + 30), (100, y + 30)]
+        out.append((corners, text))
+    return out
+
+
+def test_a_skewed_page_s_boxes_are_straightened_before_lines_are_grouped():
+    """Tilted by 3°: the quadrilaterals are turned back, so each line stays a line (a real
+    scan at 2.5° is read in test_a_scan_fed_in_at_an_angle_keeps_every_article)."""
+    texts = ["第一条短句。", "第二条另一句较长的条文内容写满整行。", "第三条再一句。"]
+    straight = page_text(deskewed(_tilted(texts, 3)))
+    assert straight.split("\n") == texts
+
+
+@pytest.mark.slow
+@needs_ocr
+def test_a_scan_fed_in_at_an_angle_keeps_every_article(tmp_path):
+    """2.5°: the boxes of one line grow by width × sin(angle) and would swallow the next line."""
+    scan = scanned_regulation(corpus_file(LAW), tmp_path / "tilted.pdf", dpi=150, angle=2.5)
+    md = load_file(corpus_file(LAW), CORPUS_DIR)
+    assert _labels(load_file(scan, tmp_path)) == _labels(md)
 
 
 @pytest.mark.slow

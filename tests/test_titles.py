@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from ingest.titles import choose_title, kind_title, title_from_first_line, web_page_title
+from ingest.titles import (
+    choose_title,
+    kind_part,
+    kind_title,
+    title_from_first_line,
+    web_page_title,
+)
 
 HEADS = {
     "red-header document": (
@@ -74,3 +80,34 @@ def test_a_web_page_title_drops_the_site_s_name():
     assert web_page_title(text, "通知公告 - 本局动态") == "通知公告"
     assert web_page_title("公务接待管理办法\n第一条 为规范接待。", "首页") == "公务接待管理办法"
     assert web_page_title(text, None) is None
+
+
+def test_a_title_set_in_two_lines_is_joined_unless_the_first_is_an_organisation():
+    title = "国家行政机关及其工作人员在国内公务活动中不得赠送和接受礼品的规定"
+    two_lines = f"{title[:20]}\n{title[20:]}\n第一条 为了加强廉政建设。"
+    assert kind_title(two_lines) == title
+    for above in (
+        "滨江市人民政府办公室",
+        "江屿科技有限公司",
+        "首页 > 政策文件",
+        "二〇〇五年一月十日",
+    ):
+        assert kind_title(f"{above}\n员工考勤管理制度\n第一条 为规范考勤。") == "员工考勤管理制度"
+
+
+def test_a_pdf_s_declared_title_or_its_file_name_when_no_line_names_a_kind():
+    glued = "您好，欢迎访问！ 首页 > 政策 > 行政法规机关团体建设楼堂馆所管理条例发布时间：2017\n"
+    text = glued + "第一章 总则\n第一条 为了严格控制楼堂馆所，制定本条例。"
+    declared = "机关团体建设楼堂馆所管理条例_政策法规_国家机关事务管理局"
+    pdf = Path("打印本页.pdf")
+    assert choose_title(text, pdf, first_line_ok=True, declared=declared) == (
+        "机关团体建设楼堂馆所管理条例"
+    )
+    assert choose_title(text, pdf, first_line_ok=True, declared="Microsoft Word - 附件1") == (
+        "打印本页"
+    )
+    saved = Path("行政法规制定程序条例_国务院文件_中国政府网.pdf")
+    assert choose_title(text, saved, first_line_ok=True) == "行政法规制定程序条例"
+    assert kind_part("国务院行政机构设置和编制管理条例--滨海市机构编制网") == (
+        "国务院行政机构设置和编制管理条例"
+    )
