@@ -155,7 +155,7 @@ def _run(
         write_last_report(index_dir, report)
         prune(index_dir)
         return report
-    contents = _assemble(loaded, prev, found.label, embedder, options, progress)
+    contents = _assemble(loaded, prev, found.label, embedder, name, options, progress)
     report = _report(loaded, prev, started, name, contents)
     manifest = _manifest(name, options, prev, loaded, contents)
     if progress:
@@ -240,6 +240,7 @@ def _assemble(
     prev: Previous,
     label: Labeller,
     embedder: Embedder | None,
+    name: str,
     options: IngestOptions,
     progress: Progress | None,
 ) -> _Contents:
@@ -253,15 +254,18 @@ def _assemble(
     new_chunks, new_docs = _chunk_fresh(loaded.fresh, label, options.chunk_size)
     dim = _dim(embedder, prev.generation)
     embed_started = time.perf_counter()
-    name = embedder.name if embedder is not None else embedder_name(options.model)
-    known = prev.vectors_by_text(name, {c.embedding_text() for c in new_chunks})
-    to_embed = [c for c in new_chunks if c.embedding_text() not in known]
+    texts = [c.embedding_text() for c in new_chunks]
+    known = prev.vectors_by_text(name, set(texts))
+    missing = {
+        text: chunk for chunk, text in zip(new_chunks, texts, strict=True) if text not in known
+    }
+    to_embed = list(missing.values())  # one chunk per distinct text
     if to_embed:
         embedded, dim = _embed(to_embed, embedder, options, progress)
-        known.update(zip((c.embedding_text() for c in to_embed), embedded, strict=True))
+        known.update(zip(missing, embedded, strict=True))
     new_vectors = (
-        np.stack([known[c.embedding_text()] for c in new_chunks]).astype(np.float32)
-        if new_chunks
+        np.stack([known[text] for text in texts]).astype(np.float32)
+        if texts
         else np.zeros((0, dim), np.float32)
     )
     new_terms = [bm25_terms(c.search_text()) for c in new_chunks]

@@ -148,8 +148,9 @@ class Previous:
                 rows.setdefault(text, i)
         if not rows:
             return {}
-        vectors = np.asarray(old.vectors()[sorted(rows.values())])
-        at = {row: k for k, row in enumerate(sorted(rows.values()))}
+        order = sorted(rows.values())
+        vectors = np.asarray(old.vectors()[order])
+        at = {row: k for k, row in enumerate(order)}
         return {text: vectors[at[row]] for text, row in rows.items()}
 
     def known_digests(self) -> set[str]:
