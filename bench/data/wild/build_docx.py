@@ -123,6 +123,15 @@ def meta_line(r):
     return "（" + "　".join(m.replace(" ", "") for m in r["meta"]) + "）"
 
 
+def dashed_page_footer(d, dash: str) -> None:
+    """A centred footer "— PAGE —" (the page number between two dashes), 宋体 四号."""
+    fp = d.sections[0].footer.paragraphs[0]
+    fp.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    font(fp.add_run(f"{dash} "), ST, 14)
+    add_field(fp, "PAGE")
+    font(fp.add_run(f" {dash}"), ST, 14)
+
+
 # ---------------- C: clerk-typed docx ----------------
 def build_C():
     r = parse(REGS["C"])
@@ -254,11 +263,7 @@ def build_E():
             '<w:bottom w:val="single" w:sz="8" w:space="1" w:color="000000"/></w:pBdr>'
         )
     )
-    fp = d.sections[0].footer.paragraphs[0]
-    fp.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    font(fp.add_run("— "), ST, 14)
-    add_field(fp, "PAGE")
-    font(fp.add_run(" —"), ST, 14)
+    dashed_page_footer(d, "—")
     name = "关于印发《企业职工带薪年休假实施办法》的通知.docx"
     d.save(f"{OUT}/{name}")
     record(
@@ -276,11 +281,7 @@ def build_F():
     hp = d.sections[0].header.paragraphs[0]
     hp.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     font(hp.add_run("市机关事务管理局　学习资料"), ST, 10.5)
-    fp = d.sections[0].footer.paragraphs[0]
-    fp.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    font(fp.add_run("— "), ST, 14)
-    add_field(fp, "PAGE")
-    font(fp.add_run(" —"), ST, 14)
+    dashed_page_footer(d, "—")
     title_block(d, r["title"], meta=meta_line(r))
     body(d, r["blocks"], label_font=HT)
     d.save(f"{OUT}/机关团体建设楼堂馆所管理条例.docx")
@@ -393,11 +394,7 @@ def build_J():
             numbered(p, nid)
         else:
             para(d, b[1], "j")
-    fp = d.sections[0].footer.paragraphs[0]
-    fp.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    font(fp.add_run("- "), ST, 14)
-    add_field(fp, "PAGE")
-    font(fp.add_run(" -"), ST, 14)
+    dashed_page_footer(d, "-")
     d.save(f"{OUT}/附件1.docx")
     record(
         "附件1.docx",
@@ -412,11 +409,7 @@ def build_L():
     d = new_doc()
     title_block(d, r["title"], meta=meta_line(r))
     body(d, r["blocks"], hstyle="spaced", hbold=False, hfont=HT)
-    fp = d.sections[0].footer.paragraphs[0]
-    fp.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    font(fp.add_run("— "), ST, 14)
-    add_field(fp, "PAGE")
-    font(fp.add_run(" —"), ST, 14)
+    dashed_page_footer(d, "—")
     d.save(f"{OUT}/中华人民共和国密码法.docx")
     record(
         "中华人民共和国密码法.docx",
@@ -468,11 +461,7 @@ def build_N():
             para(d, heading_text(b), indent=True, name=KT)
     page_break(d)
     body(d, r["blocks"], hstyle="spaced", label_font=HT)
-    fp = d.sections[0].footer.paragraphs[0]
-    fp.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    font(fp.add_run("— "), ST, 14)
-    add_field(fp, "PAGE")
-    font(fp.add_run(" —"), ST, 14)
+    dashed_page_footer(d, "—")
     d.save(f"{OUT}/数据安全法.docx")
     record(
         "数据安全法.docx",
@@ -536,11 +525,7 @@ def build_Q():
     d = new_doc()
     title_block(d, r["title"], meta=meta_line(r))
     body(d, r["blocks"], hstyle="plain", label_font=HT, h3font=KT)
-    fp = d.sections[0].footer.paragraphs[0]
-    fp.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    font(fp.add_run("— "), ST, 14)
-    add_field(fp, "PAGE")
-    font(fp.add_run(" —"), ST, 14)
+    dashed_page_footer(d, "—")
     d.save(f"{OUT}/行政复议法实施条例.docx")
     record(
         "行政复议法实施条例.docx",
