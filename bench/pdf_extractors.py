@@ -28,7 +28,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests" / "data")]
 
 from make_office_formats import blocks, make_formats, title_of  # noqa: E402
 
-from ingest import pdftext  # noqa: E402
+from ingest import loaders, pdftext  # noqa: E402
 from ingest.chunking import chunk_document  # noqa: E402
 from ingest.loaders import load_file  # noqa: E402
 
@@ -62,15 +62,17 @@ EXTRACTORS = {
 
 @contextmanager
 def extractor(pages_fn, drop_running: bool = True):
-    """``load_pdf`` with another page extractor (and optionally no running-line removal)."""
-    saved = pdftext.page_texts, pdftext.drop_running_lines
-    pdftext.page_texts = pages_fn
+    """``load_pdf`` with another page extractor (and optionally no running-line removal); the
+    other extractors give no geometry, so their wrapped lines are joined by punctuation alone."""
+    saved = loaders.read_pages, loaders.running_bounds
+    if pages_fn is not pdftext.page_texts:
+        loaders.read_pages = lambda data: [pdftext.PdfPage(t) for t in pages_fn(data)]
     if not drop_running:
-        pdftext.drop_running_lines = lambda pages: pages
+        loaders.running_bounds = lambda pages: [(0, len(pdftext.page_lines(p))) for p in pages]
     try:
         yield
     finally:
-        pdftext.page_texts, pdftext.drop_running_lines = saved
+        loaders.read_pages, loaders.running_bounds = saved
 
 
 def labels(path: Path) -> list[str]:

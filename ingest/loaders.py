@@ -9,7 +9,7 @@ import hashlib
 import io
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import ocr, ofd, office
@@ -18,7 +18,7 @@ from .docx_numbering import Numbering
 from .errors import LoadError
 from .officialdoc import recognise as official_meta
 from .pdftables import pdf_with_tables
-from .pdftext import metadata_title
+from .pdftext import metadata_title, page_lines, read_pages, running_bounds
 from .records import Document
 from .spreadsheets import SPREADSHEETS, TableText, load_spreadsheet
 from .statutes import BLOCK_START, BODY_START
@@ -210,20 +210,27 @@ def load_docx(data: bytes) -> tuple[str, list, str | None, list]:
 
 
 _LINE_END = re.compile(r"[。；：！？!?:;」”）)]\s*$")
+_SENTENCE_END = re.compile(r"[。！？!?][」”’）)]*\s*$")
 
 
-def _unwrap(text: str) -> str:
-    """Join lines a PDF wrapped mid-paragraph: a line not ending a sentence continues on the next
-    one unless that one starts a new numbered item or heading."""
+def _unwrap(lines: list[str], wrapped: Sequence[bool] | None = None) -> str:
+    """Join lines a PDF wrapped mid-paragraph, unless the next one starts a numbered item or
+    heading. Without the page's geometry: a line of 20 characters or more not ending a clause
+    (。；：…) continues on the next. With it (``wrapped``, one flag per line: it reaches the right
+    margin and the next line goes on in its font): a wrapped line not ending a sentence does, a
+    line ending short of the margin never (a centred title above the 主送机关 line)."""
     out: list[str] = []
-    for line in text.split("\n"):
+    for n, line in enumerate(lines):
         if (
             out
             and out[-1].strip()
             and line.strip()
-            and not _LINE_END.search(out[-1])
             and not BLOCK_START.match(line)
-            and len(out[-1]) >= 20
+            and (
+                not _LINE_END.search(out[-1]) and len(out[-1]) >= 20
+                if wrapped is None
+                else not _SENTENCE_END.search(out[-1]) and wrapped[n - 1]
+            )
         ):
             out[-1] += line.strip()
         else:
@@ -231,22 +238,27 @@ def _unwrap(text: str) -> str:
     return "\n".join(out)
 
 
-def clean_pdf_text(raw: str) -> str:
-    """One page's extracted text as load_pdf keeps it: no footer lines, wrapped lines joined."""
-    lines = [ln for ln in _clean_lines(raw).split("\n") if not _PAGE_FOOTER.match(ln)]
-    return _unwrap("\n".join(lines)).strip("\n")
+def clean_pdf_text(raw: str, wrapped: Sequence[bool] | None = None) -> str:
+    """One page's extracted text as load_pdf keeps it: no footer lines, wrapped lines joined
+    (``wrapped``: one flag per line of ``raw``, from the page's geometry)."""
+    lines = _clean_lines(raw).split("\n")
+    keep = [n for n, ln in enumerate(lines) if not _PAGE_FOOTER.match(ln)]
+    flags = [wrapped[n] for n in keep] if wrapped is not None else None
+    return _unwrap([lines[n] for n in keep], flags).strip("\n")
 
 
 def load_pdf(data: bytes) -> tuple[str, list, str | None, list]:
-    from .pdftext import drop_running_lines, page_texts
-
     parts: list[str] = []
     spans: list[tuple[int, int, int]] = []
     pos = 0
-    texts = ocr.fill_blank_pages(data, page_texts(data))  # pages without a text layer: OCR
-    for number, raw in enumerate(drop_running_lines(texts), start=1):
-        lines = [ln for ln in _clean_lines(raw).split("\n") if not _PAGE_FOOTER.match(ln)]
-        text = _unwrap("\n".join(lines)).strip("\n")
+    pages = read_pages(data)
+    # pages without a text layer: OCR (no geometry: the OCR lines are its own paragraphs)
+    texts = ocr.fill_blank_pages(data, [page.text for page in pages])
+    bounds = running_bounds(texts)
+    for number, (raw, page, (top, bottom)) in enumerate(zip(texts, pages, bounds, strict=True), 1):
+        lines = page_lines(raw)[top:bottom]
+        wrapped = page.wrapped[top:bottom] if page.wrapped is not None else None
+        text = clean_pdf_text("\n".join(lines), wrapped)
         if not text:
             continue
         spans.append((pos, pos + len(text), number))

@@ -8,12 +8,18 @@ fastest of pypdf / pdfplumber / pypdfium2.
 Running lines: a line at the top or bottom of most pages, the same once digits are ignored
 (the title printed as a header, ``第 3 页``, ``- 3 -``), is layout, not text, and is dropped
 from every page it tops or ends.
+
+Wrapped lines: the text layer says where each glyph stands, so a line the layout broke (it
+reaches the right margin: the next line's first word would not have fitted) is told from one
+that ends its paragraph short of the margin (a centred title, the 主送机关 line under it). The
+loader joins only the former (``PdfPage.wrapped``).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 
 from .errors import LoadError
 
@@ -28,8 +34,16 @@ PAGE_NUMBER = re.compile(
 )
 
 
-def page_texts(data: bytes) -> list[str]:
-    """The text layer of every page (empty string for a page without one)."""
+@dataclass(frozen=True)
+class PdfPage:
+    text: str
+    # one flag per line of ``page_lines(text)``: True where the layout broke the line (the
+    # sentence goes on in the next one); None when the page has no text layer (OCR reads it)
+    wrapped: tuple[bool, ...] | None = None
+
+
+def read_pages(data: bytes) -> list[PdfPage]:
+    """The text layer of every page (empty text for a page without one), with its wrapped lines."""
     import pypdfium2 as pdfium
 
     try:
@@ -44,7 +58,9 @@ def page_texts(data: bytes) -> list[str]:
             try:
                 page = pdf[number]
                 textpage = page.get_textpage()
-                pages.append(textpage.get_text_range())
+                text = textpage.get_text_range()
+                wrapped = _wrapped_lines(textpage, text) if text.strip() else None
+                pages.append(PdfPage(text, wrapped))
                 textpage.close()
                 page.close()
             except pdfium.PdfiumError as exc:
@@ -52,6 +68,65 @@ def page_texts(data: bytes) -> list[str]:
         return pages
     finally:
         pdf.close()
+
+
+def page_texts(data: bytes) -> list[str]:
+    """The text layer of every page (empty string for a page without one)."""
+    return [page.text for page in read_pages(data)]
+
+
+@dataclass(frozen=True)
+class _Line:
+    text: str
+    right: float
+    size: float  # the font size (median character height)
+    first_word: float  # width of the line's first word (a CJK character, or a Latin word)
+
+
+_CLOSE = "，。、；：？！）》〉」』”’〕］】,.;:?!)\\]"
+# what a line cannot be broken inside, at its start: a run of Latin letters, digits and marks
+# (PDF、OFD / 17:00 / 《), then one ideograph with the closing marks that may not begin a line
+_WORD = re.compile(rf"\s*[^\s\u3400-\u9fff]*[\u3400-\u9fff]?[{_CLOSE}]*")
+_LINE = re.compile(r"[^\r\n]+")
+SAME_SIZE = 0.15  # font sizes within this share of each other set the same text
+
+
+def _wrapped_lines(textpage, text: str) -> tuple[bool, ...]:
+    """For each of ``page_lines(text)``: did the layout break it, i.e. does the next line go on
+    in the same font, and is the gap left at this one's end narrower than the next line's first
+    word? The margin is where the page's other lines in that font size end (the 90th percentile:
+    not a URL footer or a wider table); a line alone in its size (a title, the 版头) never wraps."""
+    lines = [_measure(textpage, m) for m in _LINE.finditer(text) if m.group().strip()]
+    wrapped = []
+    for i, line in enumerate(lines):
+        after = lines[i + 1] if i + 1 < len(lines) else None
+        if line is None or after is None or not _same_size(after, line):
+            wrapped.append(False)
+            continue
+        ends = sorted(n.right for j, n in enumerate(lines) if j != i and n and _same_size(n, line))
+        margin = ends[min(len(ends) - 1, int(0.9 * len(ends)))]
+        wrapped.append(margin - line.right <= after.first_word + 0.5 * line.size)
+    return tuple(wrapped)
+
+
+def _same_size(a: _Line, b: _Line) -> bool:
+    return abs(a.size - b.size) <= SAME_SIZE * b.size
+
+
+def _measure(textpage, match: re.Match) -> _Line | None:
+    import pypdfium2.raw as pdfium_c
+
+    boxes = []
+    for offset, ch in enumerate(match.group(), start=match.start()):
+        index = pdfium_c.FPDFText_GetCharIndexFromTextIndex(textpage.raw, offset)
+        if not ch.isspace() and index >= 0:
+            boxes.append(textpage.get_charbox(index, loose=True))  # advance, not ink
+    if not boxes:
+        return None
+    word = len(_WORD.match(match.group()).group().strip())
+    first_word = boxes[min(max(word, 1), len(boxes)) - 1][2] - boxes[0][0]
+    heights = sorted(b[3] - b[1] for b in boxes)
+    return _Line(match.group(), max(b[2] for b in boxes), heights[len(heights) // 2], first_word)
 
 
 def metadata_title(data: bytes) -> str:
@@ -69,13 +144,16 @@ def _key(line: str) -> str:
     return _DIGITS.sub("#", _SPACES.sub("", line))
 
 
-def _lines(text: str) -> list[str]:
-    return [ln.strip() for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+def page_lines(text: str) -> list[str]:
+    """A page's lines as the loader reads them: stripped, the empty ones left out."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return [ln.strip() for ln in lines if ln.strip()]
 
 
-def drop_running_lines(pages: list[str]) -> list[str]:
-    """``pages`` without their running headers/footers and page-number lines."""
-    split = [[ln for ln in _lines(p) if ln] for p in pages]
+def running_bounds(pages: list[str]) -> list[tuple[int, int]]:
+    """For each page, the range of its ``page_lines`` left once the running headers/footers and
+    page-number lines are cut from its top and bottom."""
+    split = [page_lines(p) for p in pages]
     with_text = [ls for ls in split if ls]
     counts: Counter[str] = Counter()
     for ls in with_text:
@@ -86,8 +164,16 @@ def drop_running_lines(pages: list[str]) -> list[str]:
     for ls in split:
         top, bottom = _strip_zone(ls, running), len(ls)
         bottom -= _strip_zone(ls[top:][::-1], running)
-        out.append("\n".join(ls[top:bottom]))
+        out.append((top, bottom))
     return out
+
+
+def drop_running_lines(pages: list[str]) -> list[str]:
+    """``pages`` without their running headers/footers and page-number lines."""
+    bounds = running_bounds(pages)
+    return [
+        "\n".join(page_lines(p)[top:bottom]) for p, (top, bottom) in zip(pages, bounds, strict=True)
+    ]
 
 
 def _strip_zone(lines: list[str], running: set[str]) -> int:

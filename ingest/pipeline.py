@@ -39,8 +39,9 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 # 4: table rows are units of their own; documents carry their 文号 (officialdoc.py)
 # 5: a PDF line that is all one parenthesis (the 文号 under a title) is not joined to the title
 # 6: a title not marked up is the first line naming a kind of regulation (ingest/titles.py)
+# 7: PDF lines are joined where the page's geometry shows the layout broke them (pdftext.py)
 # (a new version re-chunks every file; chunks whose embedded text is unchanged keep their vector)
-CHUNKER_VERSION = 6
+CHUNKER_VERSION = 7
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,10 @@ from ingest.pipeline import IngestOptions, run_ingest
 from tests.data.make_office_formats import (
     FORMATS,
     blocks,
+    convert,
     make_formats,
     soffice,
+    title_of,
     write_site_page,
 )
 
@@ -111,6 +113,55 @@ def test_pdf_keeps_pages_and_drops_running_header_and_page_numbers(made):
     chunks = chunk_document(doc)
     assert all(c.pages for c in chunks)
     assert max(p for c in chunks for p in c.pages) == pages[-1]
+
+
+def _red_header_notice(items: list[tuple[int, str]], path: Path, title: str) -> Path:
+    """A 红头 notice as an office prints it: 版头, 文号, a centred 22 pt title that wraps to two
+    lines, the 主送机关 line, the notice, then the regulation as its 附件."""
+    import docx
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
+    document = docx.Document()
+    for text, size in (("滨海市人民政府办公室文件", 28), ("滨政办发〔2024〕12号", 16), (title, 22)):
+        paragraph = document.add_paragraph()
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        paragraph.add_run(text).font.size = Pt(size)
+    for text in (MAIN_RECIPIENTS, "现将该条例印发给你们，请认真贯彻执行。", "附件"):
+        document.add_paragraph().add_run(text).font.size = Pt(16)
+    for level, text in items:
+        if level:
+            document.add_heading(text, level=min(level, 9))
+        else:
+            document.add_paragraph().add_run(text).font.size = Pt(16)
+    document.save(path)
+    return path
+
+
+MAIN_RECIPIENTS = "各区人民政府，市政府各部门，各直属机构："
+
+
+@pytest.mark.slow
+def test_a_notice_pdf_keeps_its_title_apart_from_the_line_under_it(made, tmp_path):
+    """PDF lines are joined only where the layout broke them (the line reaches the right
+    margin and the next line goes on in its font): the centred title's two lines make one title,
+    the 主送机关 line under it — which ends no sentence either — stays its own line, and every
+    article wrapped over several lines (also at a ； that reaches the margin) is one line."""
+    source = made["md"][0]
+    items = blocks(source.read_text(encoding="utf-8"))
+    title = f"滨海市人民政府办公室关于印发《{title_of(items)}》的通知"
+    docx_file = _red_header_notice(items, tmp_path / "notice.docx", title)
+    (pdf,) = convert([docx_file], "pdf", tmp_path / "pdf")
+    doc = load_file(pdf, pdf.parent)
+    assert doc.title == title
+    lines = [ln.replace(" ", "") for ln in doc.text.split("\n")]
+    assert MAIN_RECIPIENTS in lines and title in lines
+    assert labels(pdf) == labels(source)
+    # an article is one line, or two where a page ends inside it
+    last_of_page = {doc.text[:end].count("\n") for _, end, _ in doc.pages}
+    lines += [lines[n] + lines[n + 1] for n in last_of_page if n + 1 < len(lines)]
+    articles = [text.replace(" ", "") for level, text in items if not level and text[0] == "第"]
+    assert len(articles) >= 8 and [a for a in articles if a not in lines] == []
 
 
 @pytest.mark.slow
