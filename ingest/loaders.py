@@ -18,7 +18,7 @@ from .docx_numbering import Numbering
 from .errors import LoadError
 from .officialdoc import recognise as official_meta
 from .pdftables import pdf_with_tables
-from .pdftext import metadata_title, page_lines, read_pages, running_bounds
+from .pdftext import LineBox, metadata_title, page_lines, read_pages, running_bounds, wraps
 from .records import Document
 from .spreadsheets import SPREADSHEETS, TableText, load_spreadsheet
 from .statutes import BLOCK_START, BODY_START
@@ -238,36 +238,68 @@ def _unwrap(lines: list[str], wrapped: Sequence[bool] | None = None) -> str:
     return "\n".join(out)
 
 
-def clean_pdf_text(raw: str, wrapped: Sequence[bool] | None = None) -> str:
-    """One page's extracted text as load_pdf keeps it: no footer lines, wrapped lines joined
-    (``wrapped``: one flag per line of ``raw``, from the page's geometry)."""
-    lines = _clean_lines(raw).split("\n")
-    keep = [n for n, ln in enumerate(lines) if not _PAGE_FOOTER.match(ln)]
-    flags = [wrapped[n] for n in keep] if wrapped is not None else None
-    return _unwrap([lines[n] for n in keep], flags).strip("\n")
+def clean_pdf_text(raw: str) -> str:
+    """One page's extracted text as load_pdf keeps it without geometry: no footer lines, wrapped
+    lines joined."""
+    lines = [ln for ln in _clean_lines(raw).split("\n") if not _PAGE_FOOTER.match(ln)]
+    return _unwrap(lines).strip("\n")
 
 
 def load_pdf(data: bytes) -> tuple[str, list, str | None, list]:
+    kept = _pdf_lines(data)
+    flags = _wrap_flags(kept)
     parts: list[str] = []
     spans: list[tuple[int, int, int]] = []
-    pos = 0
-    pages = read_pages(data)
-    # pages without a text layer: OCR (no geometry: the OCR lines are its own paragraphs)
-    texts = ocr.fill_blank_pages(data, [page.text for page in pages])
-    bounds = running_bounds(texts)
-    for number, (raw, page, (top, bottom)) in enumerate(zip(texts, pages, bounds, strict=True), 1):
-        lines = page_lines(raw)[top:bottom]
-        wrapped = page.wrapped[top:bottom] if page.wrapped is not None else None
-        text = clean_pdf_text("\n".join(lines), wrapped)
+    pos, carry = 0, False
+    for (number, lines, _), wrapped in zip(kept, flags, strict=True):
+        text = _unwrap(lines, wrapped).strip("\n")
         if not text:
             continue
+        if parts:  # a sentence the layout broke at the page's end goes on without a line break
+            joined = carry and not _SENTENCE_END.search(parts[-1]) and not BLOCK_START.match(text)
+            parts[-1] += "" if joined else "\n"
+            pos += 0 if joined else 1
         spans.append((pos, pos + len(text), number))
         parts.append(text)
-        pos += len(text) + 1
-    text = "\n".join(parts)
+        pos += len(text)
+        carry = bool(wrapped and wrapped[-1])
+    text = "".join(parts)
     if not text.strip():
         raise LoadError("PDF has no text, not even by OCR / PDF 中未识别到文字")
     return text, [], None, spans
+
+
+PdfLines = tuple[int, list[str], list[LineBox | None] | None]  # page number, lines, their boxes
+
+
+def _pdf_lines(data: bytes) -> list[PdfLines]:
+    """Every page's lines, without running headers/footers and page-number lines, with their
+    boxes where the page has a text layer (pages without one are read by OCR)."""
+    pages = read_pages(data)
+    texts = ocr.fill_blank_pages(data, [page.text for page in pages])
+    out: list[PdfLines] = []
+    for number, (raw, page, (top, bottom)) in enumerate(
+        zip(texts, pages, running_bounds(texts), strict=True), start=1
+    ):
+        lines = _clean_lines("\n".join(page_lines(raw)[top:bottom])).split("\n")
+        keep = [n for n, ln in enumerate(lines) if ln and not _PAGE_FOOTER.match(ln)]
+        boxes = page.lines[top:bottom] if page.lines is not None else None
+        out.append((number, [lines[n] for n in keep], [boxes[n] for n in keep] if boxes else None))
+    return out
+
+
+def _wrap_flags(pages: list[PdfLines]) -> list[list[bool] | None]:
+    """For each line of each page: did the layout break it? The last line of a page is judged
+    against the first line of the next one."""
+    out: list[list[bool] | None] = []
+    for i, (_, _, boxes) in enumerate(pages):
+        if boxes is None:
+            out.append(None)
+            continue
+        following = pages[i + 1][2] if i + 1 < len(pages) else None
+        after = boxes[1:] + [following[0] if following else None]
+        out.append([wraps(line, nxt) for line, nxt in zip(boxes, after, strict=True)])
+    return out
 
 
 _DROP_TAGS = ("script", "style", "nav", "header", "footer", "aside", "noscript", "form", "iframe")

@@ -12,14 +12,14 @@ from every page it tops or ends.
 Wrapped lines: the text layer says where each glyph stands, so a line the layout broke (it
 reaches the right margin: the next line's first word would not have fitted) is told from one
 that ends its paragraph short of the margin (a centred title, the 主送机关 line under it). The
-loader joins only the former (``PdfPage.wrapped``).
+loader joins only the former (``wraps``), also across a page break.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .errors import LoadError
 
@@ -35,15 +35,27 @@ PAGE_NUMBER = re.compile(
 
 
 @dataclass(frozen=True)
+class LineBox:
+    """Where one line of a page's text layer ends, and in what font (PDF points)."""
+
+    right: float
+    size: float  # the font size (median character height)
+    first_word: float  # width of the line's first word (a CJK character, or a Latin word)
+    # where the page's other lines in this font size end (the 90th percentile: not a URL footer
+    # or a wider table); None for a line alone in its size (a title, the 版头)
+    margin: float | None = None
+
+
+@dataclass(frozen=True)
 class PdfPage:
     text: str
-    # one flag per line of ``page_lines(text)``: True where the layout broke the line (the
-    # sentence goes on in the next one); None when the page has no text layer (OCR reads it)
-    wrapped: tuple[bool, ...] | None = None
+    # one per line of ``page_lines(text)`` (None: a line without glyph boxes); None when the
+    # page has no text layer (OCR reads it)
+    lines: tuple[LineBox | None, ...] | None = None
 
 
 def read_pages(data: bytes) -> list[PdfPage]:
-    """The text layer of every page (empty text for a page without one), with its wrapped lines."""
+    """The text layer of every page (empty text for a page without one), with its line boxes."""
     import pypdfium2 as pdfium
 
     try:
@@ -59,8 +71,7 @@ def read_pages(data: bytes) -> list[PdfPage]:
                 page = pdf[number]
                 textpage = page.get_textpage()
                 text = textpage.get_text_range()
-                wrapped = _wrapped_lines(textpage, text) if text.strip() else None
-                pages.append(PdfPage(text, wrapped))
+                pages.append(PdfPage(text, _line_boxes(textpage, text) if text.strip() else None))
                 textpage.close()
                 page.close()
             except pdfium.PdfiumError as exc:
@@ -75,14 +86,6 @@ def page_texts(data: bytes) -> list[str]:
     return [page.text for page in read_pages(data)]
 
 
-@dataclass(frozen=True)
-class _Line:
-    text: str
-    right: float
-    size: float  # the font size (median character height)
-    first_word: float  # width of the line's first word (a CJK character, or a Latin word)
-
-
 _CLOSE = "，。、；：？！）》〉」』”’〕］】,.;:?!)\\]"
 # what a line cannot be broken inside, at its start: a run of Latin letters, digits and marks
 # (PDF、OFD / 17:00 / 《), then one ideograph with the closing marks that may not begin a line
@@ -91,29 +94,33 @@ _LINE = re.compile(r"[^\r\n]+")
 SAME_SIZE = 0.15  # font sizes within this share of each other set the same text
 
 
-def _wrapped_lines(textpage, text: str) -> tuple[bool, ...]:
-    """For each of ``page_lines(text)``: did the layout break it, i.e. does the next line go on
-    in the same font, and is the gap left at this one's end narrower than the next line's first
-    word? The margin is where the page's other lines in that font size end (the 90th percentile:
-    not a URL footer or a wider table); a line alone in its size (a title, the 版头) never wraps."""
+def wraps(line: LineBox | None, after: LineBox | None) -> bool:
+    """Did the layout break ``line`` (the sentence goes on in ``after``, the next line)? The next
+    line is set in the same font, and the gap left at this one's end, up to the margin, is
+    narrower than the next line's first word: it would not have fitted."""
+    if line is None or after is None or line.margin is None or not _same_size(after, line):
+        return False
+    return line.margin - line.right <= after.first_word + 0.5 * line.size
+
+
+def _line_boxes(textpage, text: str) -> tuple[LineBox | None, ...]:
+    """A ``LineBox`` for each of ``page_lines(text)``, with the margin of its font size."""
     lines = [_measure(textpage, m) for m in _LINE.finditer(text) if m.group().strip()]
-    wrapped = []
+    out = []
     for i, line in enumerate(lines):
-        after = lines[i + 1] if i + 1 < len(lines) else None
-        if line is None or after is None or not _same_size(after, line):
-            wrapped.append(False)
-            continue
-        ends = sorted(n.right for j, n in enumerate(lines) if j != i and n and _same_size(n, line))
-        margin = ends[min(len(ends) - 1, int(0.9 * len(ends)))]
-        wrapped.append(margin - line.right <= after.first_word + 0.5 * line.size)
-    return tuple(wrapped)
+        ends = sorted(
+            n.right for j, n in enumerate(lines) if j != i and n and line and _same_size(n, line)
+        )
+        margin = ends[min(len(ends) - 1, int(0.9 * len(ends)))] if ends else None
+        out.append(replace(line, margin=margin) if line else None)
+    return tuple(out)
 
 
-def _same_size(a: _Line, b: _Line) -> bool:
+def _same_size(a: LineBox, b: LineBox) -> bool:
     return abs(a.size - b.size) <= SAME_SIZE * b.size
 
 
-def _measure(textpage, match: re.Match) -> _Line | None:
+def _measure(textpage, match: re.Match) -> LineBox | None:
     import pypdfium2.raw as pdfium_c
 
     boxes = []
@@ -126,7 +133,7 @@ def _measure(textpage, match: re.Match) -> _Line | None:
     word = len(_WORD.match(match.group()).group().strip())
     first_word = boxes[min(max(word, 1), len(boxes)) - 1][2] - boxes[0][0]
     heights = sorted(b[3] - b[1] for b in boxes)
-    return _Line(match.group(), max(b[2] for b in boxes), heights[len(heights) // 2], first_word)
+    return LineBox(max(b[2] for b in boxes), heights[len(heights) // 2], first_word)
 
 
 def metadata_title(data: bytes) -> str:
