@@ -175,14 +175,6 @@ def running_bounds(pages: list[str]) -> list[tuple[int, int]]:
     return out
 
 
-def drop_running_lines(pages: list[str]) -> list[str]:
-    """``pages`` without their running headers/footers and page-number lines."""
-    bounds = running_bounds(pages)
-    return [
-        "\n".join(page_lines(p)[top:bottom]) for p, (top, bottom) in zip(pages, bounds, strict=True)
-    ]
-
-
 def _strip_zone(lines: list[str], running: set[str]) -> int:
     """How many of the first ``ZONE`` lines are layout (each running line once: a title that
     repeats the running header right below it stays)."""
