@@ -6,6 +6,7 @@ import hashlib
 import shutil
 import time
 import tracemalloc
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -329,3 +330,18 @@ def test_a_pdf_title_is_not_joined_to_the_document_number_under_it():
     assert title_from_first_line(text) == "江屿县自然资源和规划局考勤与休假管理规定"
     assert "（江自然资办〔2023〕41 号）\n" in text
     assert "休息休假的权利" in text  # a wrapped sentence is still joined
+
+
+def test_a_pdf_line_wraps_only_where_the_next_line_s_first_word_would_not_have_fitted():
+    """``wraps`` on measured lines (points): the gap at a line's end up to its font size's margin
+    must be narrower than the next line's first word (plus half a character), and the next line
+    must be set in the same size; a line alone in its size has no margin and never wraps."""
+    from ingest.pdftext import LineBox, wraps
+
+    body = LineBox(right=510.0, size=16.0, first_word=16.0, margin=520.0)
+    assert wraps(body, LineBox(300.0, 16.0, 16.0, 520.0))  # gap 10 < 16 + 8
+    assert not wraps(replace(body, right=480.0), LineBox(300.0, 16.0, 16.0, 520.0))  # 40 > 24
+    assert wraps(replace(body, right=480.0), LineBox(300.0, 16.0, 40.0, 520.0))  # 'PDF、OFD'
+    assert not wraps(body, LineBox(300.0, 22.0, 22.0, 520.0))  # the next line is a title
+    assert not wraps(replace(body, margin=None), LineBox(300.0, 16.0, 16.0, 520.0))
+    assert not wraps(body, None)  # the last line of the document
