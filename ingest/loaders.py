@@ -227,7 +227,7 @@ def _unwrap(lines: list[str], wrapped: Sequence[bool] | None = None) -> str:
             and line.strip()
             and not BLOCK_START.match(line)
             and (
-                not _LINE_END.search(out[-1]) and len(out[-1]) >= 20
+                _runs_on(out[-1])
                 if wrapped is None
                 else not _SENTENCE_END.search(out[-1]) and wrapped[n - 1]
             )
@@ -236,6 +236,12 @@ def _unwrap(lines: list[str], wrapped: Sequence[bool] | None = None) -> str:
         else:
             out.append(line)
     return "\n".join(out)
+
+
+def _runs_on(line: str) -> bool:
+    """Without geometry (an OCR'd page): does the page's last line run on to the next page? The
+    rule ``_unwrap`` applies within a page."""
+    return len(line) >= 20 and not _LINE_END.search(line)
 
 
 def clean_pdf_text(raw: str) -> str:
@@ -262,7 +268,7 @@ def load_pdf(data: bytes) -> tuple[str, list, str | None, list]:
         spans.append((pos, pos + len(text), number))
         parts.append(text)
         pos += len(text)
-        carry = bool(wrapped and wrapped[-1])
+        carry = bool(wrapped[-1]) if wrapped is not None else _runs_on(lines[-1])
     text = "".join(parts)
     if not text.strip():
         raise LoadError("PDF has no text, not even by OCR / PDF 中未识别到文字")
