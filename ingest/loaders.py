@@ -239,8 +239,8 @@ def _unwrap(lines: list[str], wrapped: Sequence[bool] | None = None) -> str:
 
 
 def _runs_on(line: str) -> bool:
-    """Without geometry (an OCR'd page): does the page's last line run on to the next page? The
-    rule ``_unwrap`` applies within a page."""
+    """Without geometry (OCR'd text): does ``line`` run on to the next line, within a page or
+    past its end? It has 20 characters or more and does not end a clause."""
     return len(line) >= 20 and not _LINE_END.search(line)
 
 
