@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ingest.statutes import sentences, strip_article_label
+from ingest.statutes import same_article, sentences, strip_article_label
 from ingest.terms import terms as bm25_terms
 
 from .citations import article_refs
@@ -122,7 +122,7 @@ def extractive(question: str, result: SearchResult, notice: str = "") -> Answer:
 
 def _article_ok(label: str, cited: Sequence[Citation], given: Sequence[Hit]) -> bool:
     for c in cited:
-        if label in c.articles:
+        if any(same_article(label, a) for a in c.articles):
             return True
         hit = next((h for h in given if h.chunk.id == c.chunk_id), None)
         if hit is not None and label in article_refs(hit.chunk.text):

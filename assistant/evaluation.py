@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.errors import PolicyQAError
+from ingest.statutes import same_article
 
 from .citations import normalise_title
 from .records import Answer, Hit
@@ -86,8 +87,8 @@ def read_queries(path: Path) -> list[Query]:
 
 
 def matches(hit: Hit, title: str, article: str) -> bool:
-    return (
-        normalise_title(hit.chunk.title) == normalise_title(title) and article in hit.chunk.articles
+    return normalise_title(hit.chunk.title) == normalise_title(title) and any(
+        same_article(article, a) for a in hit.chunk.articles
     )
 
 
@@ -144,10 +145,10 @@ def evaluate(
         if answer is not None:
             got = answer(q.question)
             cited += any(
-                c.articles
-                and (normalise_title(c.title), a) in {(normalise_title(t), ga) for t, ga in gold}
+                normalise_title(c.title) == normalise_title(t) and same_article(a, ga)
                 for c in got.citations
                 for a in c.articles
+                for t, ga in gold
             )
         if rank is None or rank > 5 or not result.relevant:
             rep.failures.append(

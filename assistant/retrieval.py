@@ -28,6 +28,7 @@ import numpy as np
 from ingest.embedding import Embedder
 from ingest.index import Generation
 from ingest.officialdoc import DocNumber, find_numbers, parse_number
+from ingest.statutes import canonical_label
 from ingest.terms import query_terms
 
 from .adapter import QueryModel
@@ -132,7 +133,7 @@ class Retriever:
         for i, c in enumerate(chunks):
             self.rows_of_doc[c.doc_id].append(i)
             for label in c.articles:
-                self.by_article[(c.doc_id, label)].append(i)
+                self.by_article[(c.doc_id, canonical_label(label))].append(i)  # 第3条 = 第三条
         self.visibility = Visibility(self.gen, self.titles, self.doc_ids, self.doc_of)
         self._vocab = self.gen.bm25.vocab_dict if self.n else {}
         # memory-mapped (FAISS holds the in-memory copy); only the fused candidates are read

@@ -31,6 +31,7 @@ from .statutes import (
     article_start,
     cn_to_int,
     int_to_cn,  # noqa: F401
+    tidy_heading,
 )
 from .tables import row_heading
 
@@ -109,7 +110,7 @@ class _Outline:
     def push(self, level: float, text: str) -> None:
         while self.stack and self.stack[-1][0] >= level:
             self.stack.pop()
-        self.stack.append((level, re.sub(r"\s+", " ", text).strip()))
+        self.stack.append((level, tidy_heading(text)))
 
     def path(self) -> tuple[str, ...]:
         return tuple(t for _, t in self.stack)

@@ -21,7 +21,7 @@ from .pdftables import pdf_with_tables
 from .pdftext import LineBox, metadata_title, page_lines, read_pages, running_bounds, wraps
 from .records import Document
 from .spreadsheets import SPREADSHEETS, TableText, load_spreadsheet
-from .statutes import BLOCK_START, BODY_START
+from .statutes import BLOCK_START, BODY_START, ITEM_START, UNIT_START
 from .table_grids import docx_rows, html_rows
 from .tables import MAX_TABLE_ROWS, locate_rows
 from .titles import DATE_IN_NAME, choose_title, title_from_name, web_page_title
@@ -214,28 +214,28 @@ _SENTENCE_END = re.compile(r"[。！？!?][」”’）)]*\s*$")
 
 
 def _unwrap(lines: list[str], wrapped: Sequence[bool] | None = None) -> str:
-    """Join lines a PDF wrapped mid-paragraph, unless the next one starts a numbered item or
-    heading. Without the page's geometry: a line of 20 characters or more not ending a clause
-    (。；：…) continues on the next. With it (``wrapped``, one flag per line: it reaches the right
-    margin and the next line goes on in its font): a wrapped line not ending a sentence does, a
-    line ending short of the margin never (a centred title above the 主送机关 line)."""
+    """Join lines a PDF wrapped mid-paragraph, unless the next one starts a heading or an article.
+    Without the page's geometry: a line of 20 characters or more not ending a clause (。；：…)
+    continues on the next, unless that starts a numbered item. With it (``wrapped``, one flag per
+    line: it reaches the right margin and the next line goes on in its font): a wrapped line not
+    ending a sentence does — also onto a line that happens to start like an item (统 / 一、…),
+    unless it ends a clause (：) — and a line ending short of the margin never (a centred title
+    above the 主送机关 line)."""
     out: list[str] = []
     for n, line in enumerate(lines):
-        if (
-            out
-            and out[-1].strip()
-            and line.strip()
-            and not BLOCK_START.match(line)
-            and (
-                _runs_on(out[-1])
-                if wrapped is None
-                else not _SENTENCE_END.search(out[-1]) and wrapped[n - 1]
-            )
-        ):
+        if out and out[-1].strip() and line.strip() and _joins(out[-1], line, wrapped, n - 1):
             out[-1] += line.strip()
         else:
             out.append(line)
     return "\n".join(out)
+
+
+def _joins(line: str, after: str, wrapped: Sequence[bool] | None, n: int) -> bool:
+    if wrapped is None:
+        return not BLOCK_START.match(after) and _runs_on(line)
+    if UNIT_START.match(after) or ITEM_START.match(after) and _LINE_END.search(line):
+        return False
+    return wrapped[n] and not _SENTENCE_END.search(line)
 
 
 def _runs_on(line: str) -> bool:

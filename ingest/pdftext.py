@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 
 from .errors import LoadError
+from .statutes import LEADING_LABEL
 
 ZONE = 2  # lines at the top and at the bottom of a page that may be running lines
 MOST = 0.6  # share of pages a line must top/end to count as running
@@ -71,7 +72,7 @@ def read_pages(data: bytes) -> list[PdfPage]:
                 page = pdf[number]
                 textpage = page.get_textpage()
                 text = textpage.get_text_range()
-                pages.append(PdfPage(text, _line_boxes(textpage, text) if text.strip() else None))
+                pages.append(_read_page(textpage, text) if text.strip() else PdfPage(text))
                 textpage.close()
                 page.close()
             except pdfium.PdfiumError as exc:
@@ -92,6 +93,10 @@ _CLOSE = "，。、；：？！）》〉」』”’〕］】,.;:?!)\\]"
 _WORD = re.compile(rf"\s*[^\s\u3400-\u9fff]*[\u3400-\u9fff]?[{_CLOSE}]*")
 _LINE = re.compile(r"[^\r\n]+")
 SAME_SIZE = 0.15  # font sizes within this share of each other set the same text
+LETTER_SPACED = 0.6  # a line is letter-spaced when spaces part this share of its glyph pairs
+LETTER_MIN = 6  # a shorter line must be all Chinese, every glyph spaced (天 数 的 ；)
+_CJK_ONLY = re.compile(rf"^[\s\d\u3400-\u9fff{_CLOSE}（《“‘〔【]+$")
+WORD_GAP = 1.8  # in such a line, a gap this many times the usual one is a real space
 
 
 def wraps(line: LineBox | None, after: LineBox | None) -> bool:
@@ -103,9 +108,11 @@ def wraps(line: LineBox | None, after: LineBox | None) -> bool:
     return line.margin - line.right <= after.first_word + 0.5 * line.size
 
 
-def _line_boxes(textpage, text: str) -> tuple[LineBox | None, ...]:
-    """A ``LineBox`` for each of ``page_lines(text)``, with the margin of its font size."""
-    lines = [_measure(textpage, m) for m in _LINE.finditer(text) if m.group().strip()]
+def _read_page(textpage, text: str) -> PdfPage:
+    """The page's text, letter-spaced lines closed up, with a ``LineBox`` for each of
+    ``page_lines(text)`` and the margin of its font size."""
+    glyphs = [(m, _glyphs(textpage, m)) for m in _LINE.finditer(text) if m.group().strip()]
+    lines = [_measure(m, g) for m, g in glyphs]
     out = []
     for i, line in enumerate(lines):
         ends = sorted(
@@ -113,27 +120,74 @@ def _line_boxes(textpage, text: str) -> tuple[LineBox | None, ...]:
         )
         margin = ends[min(len(ends) - 1, int(0.9 * len(ends)))] if ends else None
         out.append(replace(line, margin=margin) if line else None)
-    return tuple(out)
+    for m, g in reversed(glyphs):  # from the end, so the earlier offsets stay right
+        text = text[: m.start()] + _close_up(m, g) + text[m.end() :]
+    return PdfPage(text, tuple(out))
 
 
 def _same_size(a: LineBox, b: LineBox) -> bool:
     return abs(a.size - b.size) <= SAME_SIZE * b.size
 
 
-def _measure(textpage, match: re.Match) -> LineBox | None:
+Glyph = tuple[int, tuple[float, float, float, float]]  # offset in the page text, advance box
+
+
+def _glyphs(textpage, match: re.Match) -> list[Glyph]:
     import pypdfium2.raw as pdfium_c
 
-    boxes = []
+    out = []
     for offset, ch in enumerate(match.group(), start=match.start()):
         index = pdfium_c.FPDFText_GetCharIndexFromTextIndex(textpage.raw, offset)
         if not ch.isspace() and index >= 0:
-            boxes.append(textpage.get_charbox(index, loose=True))  # advance, not ink
+            out.append((offset, textpage.get_charbox(index, loose=True)))  # advance, not ink
+    return out
+
+
+def _measure(match: re.Match, glyphs: list[Glyph]) -> LineBox | None:
+    boxes = [box for _, box in glyphs]
     if not boxes:
         return None
     word = len(_WORD.match(match.group()).group().strip())
     first_word = boxes[min(max(word, 1), len(boxes)) - 1][2] - boxes[0][0]
+    return LineBox(max(b[2] for b in boxes), _size(boxes), first_word)
+
+
+def _size(boxes: list[tuple[float, float, float, float]]) -> float:
     heights = sorted(b[3] - b[1] for b in boxes)
-    return LineBox(max(b[2] for b in boxes), heights[len(heights) // 2], first_word)
+    return heights[len(heights) // 2]
+
+
+def _close_up(match: re.Match, glyphs: list[Glyph]) -> str:
+    """A letter-spaced line (spread by justification or letter spacing: the text layer has a
+    space after nearly every glyph) without the spaces the spreading made. A gap clearly wider
+    than the line's letter spacing (after 第一条, between two words) stays one space; the
+    letter spacing is read inside the label the line opens with (第 一 章), else it is the
+    line's usual gap."""
+    line, start = match.group(), match.start()
+    pairs = list(zip(glyphs, glyphs[1:], strict=False))
+    spaced = [(a, b) for a, b in pairs if _between(line, start, a, b).isspace()]
+    if not pairs or len(spaced) < LETTER_SPACED * len(pairs):
+        return line
+    if len(pairs) < LETTER_MIN and (len(spaced) < len(pairs) or not _CJK_ONLY.match(line)):
+        return line  # too few gaps to tell letters from words, unless all Chinese, all spread
+    label = LEADING_LABEL.match(line)  # its inner gaps are the line's pure letter spacing
+    inner = len(re.sub(r"\s", "", label.group())) - 1 if label else 0
+    gaps = sorted(b[1][0] - a[1][2] for a, b in (pairs[:inner] if inner >= 2 else spaced))
+    wide = WORD_GAP * max(gaps[len(gaps) // 2], 0.15 * _size([box for _, box in glyphs]))
+    out = [line[: glyphs[0][0] - start]]
+    for a, b in pairs:
+        between = _between(line, start, a, b)
+        out.append(line[a[0] - start])
+        if not between.isspace():
+            out.append(between)
+        elif b[1][0] - a[1][2] > wide:
+            out.append(" ")
+    out.append(line[glyphs[-1][0] - start :])
+    return "".join(out)
+
+
+def _between(line: str, start: int, a: Glyph, b: Glyph) -> str:
+    return line[a[0] - start + 1 : b[0] - start]
 
 
 def metadata_title(data: bytes) -> str:

@@ -40,8 +40,9 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 # 5: a PDF line that is all one parenthesis (the 文号 under a title) is not joined to the title
 # 6: a title not marked up is the first line naming a kind of regulation (ingest/titles.py)
 # 7: PDF lines are joined where the page's geometry shows the layout broke them (pdftext.py)
+# 8: letter-spaced labels (第 三 条, 第 一 章) are read; headings lose the spaces inside them
 # (a new version re-chunks every file; chunks whose embedded text is unchanged keep their vector)
-CHUNKER_VERSION = 7
+CHUNKER_VERSION = 8
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,10 @@ Article labels at the start of a line come in two strengths:
   (``第十条规定的情形…``) looks the same, so a weak label is refused when the words after it read
   like a reference (规定 / 的 / 第二款 …), and the chunker only accepts it close to the expected
   next number.
+
+A label may be letter-spaced (``第 三 条``, ``第 二 章``): justified lines in a PDF's text layer,
+OCR output and documents typed with spaces for alignment write it so. The patterns accept white
+space inside a label; the labels they return have none.
 """
 
 from __future__ import annotations
@@ -71,10 +75,14 @@ def int_to_cn(n: int) -> str:
 # --- articles --------------------------------------------------------------------------------
 
 _SUB = "一二三四五六七八九十"  # 之一 … 之十
+_GAP = r"[ \t\u3000]*"  # letter spacing inside a label: 第 三 条 (never a line break)
+_NUMBER = rf"[{NUMERALS}\d](?:{_GAP}[{NUMERALS}\d])*"  # the ordinal of a label, maybe spaced
+# the label a line opens with, 第X条/章/节/编, perhaps letter-spaced
+LEADING_LABEL = re.compile(rf"^\s*第{_GAP}{_NUMBER}{_GAP}(?:分编|[编章节条])")
 # 第X条 (第X条之一) at the start of a line, optionally in Markdown bold. Group 1: the label,
 # 2: the number, 3: the 之 number, 4: the character after the label ("" = white space/colon/end).
 ARTICLE_START = re.compile(
-    rf"^\s*(?:\*\*)?(第([{NUMERALS}\d]+)条(?:之([{_SUB}]+))?)(?:\*\*)?(?:[\s:：]|$|(?=(\S)))"
+    rf"^\s*(?:\*\*)?(第{_GAP}({_NUMBER}){_GAP}条(?:之([{_SUB}]+))?)(?:\*\*)?(?:[\s:：]|$|(?=(\S)))"
 )
 # words that follow a label in a cross-reference, never the first words of an article's text
 _REFERENCE_TAIL = re.compile(
@@ -97,10 +105,31 @@ def article_start(line: str) -> tuple[str, tuple[int, int], bool] | None:
     if not strong and _REFERENCE_TAIL.match(line[m.end(1) :].lstrip("*")):
         return None
     try:
-        number = (cn_to_int(m.group(2)), cn_to_int(m.group(3)) if m.group(3) else 0)
+        number = (cn_to_int(_unspaced(m.group(2))), cn_to_int(m.group(3)) if m.group(3) else 0)
     except ValueError:
         return None
-    return m.group(1), number, strong
+    return _unspaced(m.group(1)), number, strong
+
+
+def _unspaced(label: str) -> str:
+    return re.sub(r"\s", "", label)
+
+
+def same_article(a: str, b: str) -> bool:
+    """Two labels name the same article: 第3条 = 第三条 = 第 三 条 (a 一、 clause label only
+    equals itself)."""
+    return a == b or canonical_label(a) == canonical_label(b)
+
+
+def canonical_label(label: str) -> str:
+    """第3条 / 第 三 条 -> 第三条 (the form ``article_refs`` gives); other labels unchanged."""
+    m = ARTICLE_LABEL.fullmatch(_unspaced(label))
+    if not m:
+        return label
+    try:
+        return article_label(m.group(1), m.group(2))
+    except ValueError:
+        return label
 
 
 def article_number(label: str) -> tuple[int, int]:
@@ -134,19 +163,37 @@ def strip_article_label(text: str) -> str:
 
 # --- structure: 编/分编/章/节 headings, 一、 clauses, （一）/1. items ---------------------------
 
-STRUCTURE = re.compile(rf"^\s*(第[{NUMERALS}\d]+(编|分编|章|节))(?:\s+(.*))?$")
+STRUCTURE = re.compile(rf"^\s*(第{_GAP}{_NUMBER}{_GAP}(编|分编|章|节))(?:\s+(.*))?$")
+_CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
+
+
+def tidy_heading(text: str) -> str:
+    """A heading as the outline shows it: one space after a 编/章/节 label, none inside a
+    letter-spaced one or between two Chinese characters (第 一 章　总　则 -> 第一章 总则)."""
+    text = re.sub(r"\s+", " ", text).strip()
+    m = STRUCTURE.match(text)
+    if m:
+        return f"{_unspaced(m.group(1))} {_CJK_GAP.sub('', m.group(3) or '')}".strip()
+    return _CJK_GAP.sub("", text)
+
+
 STRUCTURE_LEVEL = {"编": 1.0, "分编": 1.5, "章": 2.0, "节": 3.0}
 CLAUSE = re.compile(r"^\s*([一二三四五六七八九十百]+)、")
 SUB_ITEM = re.compile(r"^\s*(?:[（(]([一二三四五六七八九十]+)[)）]|(\d{1,2})[.．、](?!\d))")
 # the body of a regulation starts at its first 第X条/章/节/编
-BODY_START = re.compile(rf"^\s*第[{NUMERALS}\d]+(?:条|章|节|编)", re.M)
+BODY_START = re.compile(rf"^[ \t\u3000]*第{_GAP}{_NUMBER}{_GAP}(?:条|章|节|编)", re.M)
 # a line that opens a new unit (never joined to the line before when unwrapping PDF text),
 # including a line that is all one parenthesis: the 题注 under a title, (…〔2023〕41号) or
 # (2023年5月1日…通过)
-BLOCK_START = re.compile(
-    rf"^\s*(?:第[{NUMERALS}\d]+[编章节条]|[一二三四五六七八九十百]+、|[（(][一二三四五六七八九十]+[)）]"
-    r"|\d{1,2}[.．、]|附件|附表|[（(][^（）()\n]{2,80}[)）]\s*$)"
+# (UNIT_START: a label, 附件, a parenthesis line; ITEM_START: a numbered item, which a wrapped
+# line can also start with by chance: 构建集中统 / 一、全面覆盖)
+UNIT_START = re.compile(
+    rf"^\s*(?:第{_GAP}{_NUMBER}{_GAP}[编章节条]|附件|附表|[（(][^（）()\n]{{2,80}}[)）]\s*$)"
 )
+ITEM_START = re.compile(
+    r"^\s*(?:[一二三四五六七八九十百]+、|[（(][一二三四五六七八九十]+[)）]|\d{1,2}[.．、])"
+)
+BLOCK_START = re.compile(f"{UNIT_START.pattern}|{ITEM_START.pattern}")
 
 # the kinds of regulation a title ends with (…条例, …管理办法, 关于…的通知): titles in documents,
 # in questions and in answers

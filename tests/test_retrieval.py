@@ -108,6 +108,32 @@ def test_newest_version_wins_unless_a_year_is_named(tmp_path, builtin):
     assert len(third) == 1 and "5天" in third[0].chunk.text
 
 
+def test_arabic_article_labels_are_found_and_scored_as_the_same_articles(tmp_path, builtin):
+    """An internal rulebook numbers its articles 第1条, 第2条 …: a question naming 第三条 or
+    第3条 gets that article first, and ``eval`` counts a gold 第三条 as found."""
+    from conftest import make_settings
+
+    from assistant.evaluation import Query
+    from ingest.pipeline import IngestOptions, run_ingest
+
+    src = tmp_path / "src"
+    src.mkdir()
+    rules = ["为规范员工考勤，制定本手册。", "本手册适用于公司全体员工。"]
+    rules += ["员工每年享有带薪年休假5天，入职满五年的为10天。", "本手册自发布之日起施行。"]
+    (src / "员工手册.md").write_text(
+        "# 员工手册\n\n" + "".join(f"第{n}条 {t}\n\n" for n, t in enumerate(rules, 1)),
+        encoding="utf-8",
+    )
+    run_ingest(src, tmp_path / "ix", IngestOptions(quiet=True), embedder=builtin)
+    service = Assistant(make_settings(tmp_path, tmp_path / "ix", source_dir=src), embedder=builtin)
+    for question in ("员工手册第三条怎么规定的", "员工手册第3条"):
+        chunk, result = top(service, question)
+        assert chunk.articles == ("第3条",) and result.hits[0].exact, question
+    gold = (("员工手册", "第三条"),)
+    report = evaluate([Query(1, "入职满五年年假几天", gold)], service.search, answer=service.ask)
+    assert report.hit5 == 1.0 and report.cited_gold_rate == 1.0
+
+
 def test_office_eval_set_targets(office):
     """The sample corpus's own eval set: gold found and cited, off-topic refused."""
     queries = read_queries(REPO / "tests" / "data" / "office_eval.jsonl")

@@ -13,7 +13,14 @@ from assistant.records import Hit
 from ingest.chunking import chunk_document
 from ingest.loaders import load_file
 from ingest.records import Chunk, Document
-from ingest.statutes import article_label, article_start, strip_article_label
+from ingest.statutes import (
+    article_label,
+    article_start,
+    canonical_label,
+    same_article,
+    strip_article_label,
+    tidy_heading,
+)
 
 # the separator a regulation puts after its labels: ASCII/full-width spaces
 _AFTER_LABEL = re.compile(
@@ -71,6 +78,11 @@ def test_a_wrapped_cross_reference_does_not_open_an_article():
         ("第十条第二款", None),
         ("第十条、第十一条", None),
         ("依照第十条", None),
+        # letter-spaced, as a justified PDF line, OCR or a document typed for alignment gives it
+        ("第 五 条　审计机关依照本法", ("第五条", (5, 0), True)),
+        ("第　十　二　条 职工", ("第十二条", (12, 0), True)),
+        ("第 3 条 员工", ("第3条", (3, 0), True)),
+        ("第 十 条规定的情形", None),
     ],
 )
 def test_article_start(line, expected):
@@ -82,6 +94,37 @@ def test_labels_and_stripping():
     assert article_label("十", "一") == "第十条之一"
     assert strip_article_label("第三条　职工累计工作已满1年") == "职工累计工作已满1年"
     assert strip_article_label("第三条职工累计工作已满1年") == "职工累计工作已满1年"
+
+
+def test_one_article_however_its_label_is_written():
+    assert same_article("第3条", "第三条") and same_article("第三条", "第 三 条")
+    assert same_article("第10条之一", "第十条之一") and not same_article("第十条之一", "第十条")
+    assert not same_article("二十四、", "第二十四条") and same_article("二十四、", "二十四、")
+    assert canonical_label("第103条") == "第一百零三条" and canonical_label("三、") == "三、"
+    assert tidy_heading("第 一 章　总　　则") == "第一章 总则"
+    assert tidy_heading("一、 总体 要求") == "一、 总体要求"
+
+
+def test_letter_spaced_labels_and_headings_give_the_articles():
+    """A document typed with spaces for alignment (第 一 章　总　则 / 第 一 条　…): the same
+    articles, under tidy headings."""
+    text = "\n".join(
+        ["测试管理办法", "第 一 章　总　则", "第 一 条　为了规范管理，制定本办法。"]
+        + [
+            "第 二 条　本办法适用于全体职工。",
+            "第 二 章　休　假",
+            "第 三 条　职工每年享有年休假5天。",
+        ]
+    )
+    doc = Document(
+        id="d", source="d.txt", title="测试管理办法", version_date=None, sha256="0", text=text
+    )
+    chunks = [c for c in chunk_document(doc) if c.articles]
+    assert [(c.articles, c.heading) for c in chunks] == [
+        (("第一条",), "第一章 总则"),
+        (("第二条",), "第一章 总则"),
+        (("第三条",), "第二章 休假"),
+    ]
 
 
 def test_financial_numerals_are_a_stated_figure():
