@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 
 from ingest.statutes import same_article, sentences, strip_article_label
-from ingest.terms import terms as bm25_terms
+from ingest.terms import words as bm25_terms
 
 from .citations import article_refs
 from .quantities import unsupported_figures

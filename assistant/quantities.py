@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 
 from ingest.statutes import QUANTITY, SENTENCE
-from ingest.terms import normalise, query_terms, terms
+from ingest.terms import normalise, query_words, words
 
 from .records import Hit
 
@@ -66,7 +66,7 @@ def asked_quantities(question: str) -> list[str]:
 
 def topic_terms(question: str) -> set[str]:
     """Content terms of two or more characters; numbers count ("满10年" meets "已满10年")."""
-    return {t for t in query_terms(question) if len(t) >= 2 and t not in _GENERIC}
+    return {t for t in query_words(question) if len(t) >= 2 and t not in _GENERIC}
 
 
 def states_quantity(question: str, hits: Sequence[Hit], depth: int = 5) -> bool:
@@ -80,7 +80,7 @@ def states_quantity(question: str, hits: Sequence[Hit], depth: int = 5) -> bool:
         for sentence in SENTENCE.findall(hit.chunk.text):
             if not any(_STATES[kind].search(sentence) for kind in kinds):
                 continue
-            if not topic or topic & set(terms(sentence)) or any(t in sentence for t in topic):
+            if not topic or topic & set(words(sentence)) or any(t in sentence for t in topic):
                 return True
     return False
 

@@ -29,7 +29,7 @@ from ingest.embedding import Embedder
 from ingest.index import Generation
 from ingest.officialdoc import DocNumber, find_numbers, parse_number
 from ingest.statutes import canonical_label
-from ingest.terms import query_terms
+from ingest.terms import query_words, split_bigrams
 
 from .adapter import QueryModel
 from .citations import (
@@ -60,6 +60,11 @@ class RetrievalConfig:
     one_piece_per_article: bool = True  # drop lower-ranked pieces of an already-ranked article
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
+    # BM25 score = score of the question's words + bigram_weight x score of its character
+    # bigrams inside one of its words + bigram_weight x across_weight x score of its pairs that
+    # span two words (作满 of 工作|满); chosen by 5-fold CV on the train files (BENCHMARKS.md)
+    bigram_weight: float = 1.0
+    across_weight: float = 0.0
     doc_weight: float = 0.0  # document-level signal (sum of its chunks RRF); 0: measured to hurt
     # Added for chunks of a regulation the question names (or of the previous turn's documents
     # for a follow-up), on the RRF scale (x (rrf_k + 1) for convex fusion: 0.005 -> 0.3).
@@ -178,16 +183,29 @@ class Retriever:
 
     def _bm25_all(self, question: str, allowed: np.ndarray, k: int):
         """Top-k BM25 rows and scores, plus the scores of every row (None when no term matched)."""
-        query = [t for t in query_terms(question) if t in self._vocab]
-        if not query or not self.n:
+        scores = self._bm25_scores(question)
+        if scores is None:
             return np.zeros(0, np.int64), np.zeros(0, np.float32), None
-        scores = self.gen.bm25.get_scores(query)
         scores = np.where(allowed, scores, 0.0)
         k = min(k, self.n)
         top = np.argpartition(-scores, k - 1)[:k] if k < self.n else np.arange(self.n)
         top = top[np.argsort(-scores[top])]
         top = top[scores[top] > 0]
         return top, scores[top], scores
+
+    def _bm25_scores(self, question: str) -> np.ndarray | None:
+        """BM25 of every row: the question's words plus its weighted bigrams (None: no match)."""
+        cfg = self.config
+        inside, across = split_bigrams(question)
+        parts = [(query_words(question), 1.0), (inside, cfg.bigram_weight)]
+        parts.append((across, cfg.bigram_weight * cfg.across_weight))
+        total = None
+        for query, w in parts:
+            query = [t for t in query if t in self._vocab]
+            if query and self.n and w:
+                scores = w * self.gen.bm25.get_scores(query)
+                total = scores if total is None else total + scores
+        return total
 
     def _readable_titles(self, allowed: np.ndarray) -> set[str]:
         """Titles of the documents with at least one readable row (one pass over the rows)."""

@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     alpha: float = Field(0.7, ge=0.0, le=1.0)
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
+    # weight of the question's character bigrams in its BM25 score (0: words only), and the
+    # share of it for a pair spanning two of its words (作满 of 工作|满; 0: none)
+    bigram_weight: float = Field(1.0, ge=0.0)
+    across_weight: float = Field(0.0, ge=0.0)
     rrf_k: int = 60
     gate: float | None = None  # relevance threshold; None = the calibrated default
     # query adapter: auto (the packaged one, for multilingual-e5-small indexes) | off | PATH
@@ -158,6 +162,8 @@ class Settings(BaseSettings):
             rrf_k=self.rrf_k,
             dense_weight=self.dense_weight,
             bm25_weight=self.bm25_weight,
+            bigram_weight=self.bigram_weight,
+            across_weight=self.across_weight,
             **({"gate": self.gate} if self.gate is not None else {}),
         )
 
@@ -216,6 +222,8 @@ RETRIEVAL_KEYS = (
     "alpha",
     "dense_weight",
     "bm25_weight",
+    "bigram_weight",
+    "across_weight",
     "rrf_k",
     "gate",
     "query_adapter",

@@ -1,7 +1,11 @@
-"""BM25 terms: jieba search-mode segmentation, normalisation and stop words.
+"""BM25 terms: jieba search-mode words, character bigrams, normalisation and stop words.
 
 Used by ingestion (chunk terms, cached in the index) and by retrieval (query terms), so both
-sides always tokenise the same way.
+sides always tokenise the same way. A chunk's terms are its words plus every pair of adjacent
+Chinese characters (marked ``§``). A question's pairs come in two kinds (``split_bigrams``):
+inside one of its words they match where jieba cut the statute's text otherwise (a word it
+kept whole in one and split in the other); across two words they say the words stand together
+(会议|人员), which retrieval weighs on its own (``RetrievalConfig.across_weight``).
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ def synonyms() -> dict[str, tuple[str, ...]]:
     return table
 
 
-TERMS_CODE_VERSION = 2
+TERMS_CODE_VERSION = 3
 
 
 @lru_cache(maxsize=1)
@@ -79,11 +83,15 @@ def normalise(text: str) -> str:
     return _CN_COUNT.sub(_arabic, unicodedata.normalize("NFKC", text).lower())
 
 
-def terms(text: str) -> list[str]:
-    """Search-mode jieba terms of ``text`` minus stop words, punctuation and 第X条 labels."""
+def words(text: str) -> list[str]:
+    """Search-mode jieba words of ``text`` minus stop words, punctuation and 第X条 labels."""
+    return _words(normalise(text))
+
+
+def _words(normalised: str) -> list[str]:
     stop = stopwords()
     out = []
-    for token in _jieba().cut_for_search(normalise(text)):
+    for token in _jieba().cut_for_search(normalised):
         token = token.strip()
         if not token or token in stop or not _KEEP.search(token) or ARTICLE_TERM.match(token):
             continue
@@ -91,9 +99,48 @@ def terms(text: str) -> list[str]:
     return out
 
 
-def query_terms(text: str) -> list[str]:
-    """``terms`` plus the statutory words for colloquial ones (年假 -> 年休假)."""
-    out = terms(text)
+BIGRAM_MARK = "§"
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
+def bigrams(text: str) -> list[str]:
+    """Every pair of adjacent Chinese characters of ``text`` (normalised), marked ``§``."""
+    return _bigrams(normalise(text))
+
+
+def _bigrams(normalised: str) -> list[str]:
+    return [
+        sys.intern(BIGRAM_MARK + run[i : i + 2])
+        for run in _HAN_RUN.findall(normalised)
+        for i in range(len(run) - 1)
+    ]
+
+
+def split_bigrams(text: str) -> tuple[list[str], list[str]]:
+    """``bigrams(text)`` in two lists: pairs inside one jieba word (休假 of 年休假), and pairs
+    across a word boundary (作满 of 工作|满), which only say that two words stand together."""
+    normalised = normalise(text)
+    ends, pos = set(), 0
+    for word in _jieba().cut(normalised):
+        pos += len(word)
+        ends.add(pos)
+    inside, across = [], []
+    for m in _HAN_RUN.finditer(normalised):
+        for i in range(m.start(), m.end() - 1):
+            pair = sys.intern(BIGRAM_MARK + normalised[i : i + 2])
+            (across if i + 1 in ends else inside).append(pair)
+    return inside, across
+
+
+def terms(text: str) -> list[str]:
+    """A chunk's BM25 terms: its words, then its character bigrams."""
+    normalised = normalise(text)
+    return _words(normalised) + _bigrams(normalised)
+
+
+def query_words(text: str) -> list[str]:
+    """``words`` plus the statutory words for colloquial ones (年假 -> 年休假)."""
+    out = words(text)
     table = synonyms()
     extra = [w for t in out for w in table.get(t, ())]
     return out + [w for w in extra if w not in out]

@@ -163,6 +163,35 @@ def test_a_new_chunker_version_reuses_the_vectors_of_unchanged_texts(
     assert all(np.array_equal(vectors[i], old_vectors[i]) for i in vectors)
 
 
+def test_a_new_tokeniser_gives_new_bm25_terms_and_keeps_every_vector(tmp_path, hashed, monkeypatch):
+    """An index built by an older tokeniser (words only, another fingerprint) gets the current
+    BM25 terms on the next run, with nothing embedded and every vector kept."""
+    import ingest.pipeline
+    import ingest.plan
+    from ingest.terms import terms, words
+
+    source = copy_files(tmp_path / "src", {LEAVE: corpus_file("职工带薪年休假条例")})
+    built = Built(source, tmp_path / "index", None, 0)
+    with monkeypatch.context() as old:
+        old.setattr(ingest.pipeline, "bm25_terms", words)
+        for module in (ingest.pipeline, ingest.plan):
+            old.setattr(module, "terms_fingerprint", lambda: "an-older-tokeniser")
+        _ingest(built, CountingEmbedder(hashed))
+    before = open_current(built.index)
+    assert before.terms() == [words(c.search_text()) for c in before.chunks]
+    old_vectors = _vectors_by_id(built.index)
+    proxy = CountingEmbedder(hashed)
+    report = _ingest(built, proxy)
+    assert proxy.embedded == report.chunks_embedded == 0
+    gen = open_current(built.index)
+    assert gen.name != before.name
+    assert gen.terms() == [terms(c.search_text()) for c in gen.chunks]
+    assert any(t.startswith("§") for t in gen.bm25.vocab_dict)
+    vectors = _vectors_by_id(built.index)
+    assert vectors.keys() == old_vectors.keys()
+    assert all(np.array_equal(vectors[i], old_vectors[i]) for i in vectors)
+
+
 # --- incremental runs on the small corpus -------------------------------------------------------
 
 
