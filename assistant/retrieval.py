@@ -63,7 +63,7 @@ class RetrievalConfig:
     # BM25 score = score of the question's words + bigram_weight x score of its character
     # bigrams inside one of its words + bigram_weight x across_weight x score of its pairs that
     # span two words (作满 of 工作|满); chosen by 5-fold CV on the train files (BENCHMARKS.md)
-    bigram_weight: float = 1.0
+    bigram_weight: float = 1.5
     across_weight: float = 0.0
     doc_weight: float = 0.0  # document-level signal (sum of its chunks RRF); 0: measured to hurt
     # Added for chunks of a regulation the question names (or of the previous turn's documents

@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     bm25_weight: float = 1.0
     # weight of the question's character bigrams in its BM25 score (0: words only), and the
     # share of it for a pair spanning two of its words (作满 of 工作|满; 0: none)
-    bigram_weight: float = Field(1.0, ge=0.0)
+    bigram_weight: float = Field(1.5, ge=0.0)
     across_weight: float = Field(0.0, ge=0.0)
     rrf_k: int = 60
     gate: float | None = None  # relevance threshold; None = the calibrated default
