@@ -168,6 +168,7 @@ def test_a_new_tokeniser_gives_new_bm25_terms_and_keeps_every_vector(tmp_path, h
     BM25 terms on the next run, with nothing embedded and every vector kept."""
     import ingest.pipeline
     import ingest.plan
+    from assistant.retrieval import Retriever
     from ingest.terms import terms, words
 
     source = copy_files(tmp_path / "src", {LEAVE: corpus_file("职工带薪年休假条例")})
@@ -179,6 +180,8 @@ def test_a_new_tokeniser_gives_new_bm25_terms_and_keeps_every_vector(tmp_path, h
         _ingest(built, CountingEmbedder(hashed))
     before = open_current(built.index)
     assert before.terms() == [words(c.search_text()) for c in before.chunks]
+    rows, _ = Retriever(before, hashed).bm25("职工年休假几天", np.ones(len(before.chunks), bool), 5)
+    assert len(rows)  # the old index still answers (its BM25 knows no bigrams)
     old_vectors = _vectors_by_id(built.index)
     proxy = CountingEmbedder(hashed)
     report = _ingest(built, proxy)
