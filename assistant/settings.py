@@ -263,8 +263,12 @@ def _message(exc: ValidationError) -> str:
             f"{name} must be {' or '.join(allowed)}"
         )
     if kind in ("greater_than_equal", "less_than_equal"):
-        low = next(m.ge for m in field.metadata if hasattr(m, "ge"))
-        high = next(m.le for m in field.metadata if hasattr(m, "le"))
+        low = next((m.ge for m in field.metadata if hasattr(m, "ge")), None)
+        high = next((m.le for m in field.metadata if hasattr(m, "le")), None)
+        if high is None:
+            return f"{name} 不能小于 {low:g}，收到 {value} / {name} must be at least {low:g}"
+        if low is None:
+            return f"{name} 不能大于 {high:g}，收到 {value} / {name} must be at most {high:g}"
         return (
             f"{name} 须在 {low:g} 到 {high:g} 之间，收到 {value} / "
             f"{name} must be in [{low:g}, {high:g}]"

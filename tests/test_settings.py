@@ -33,6 +33,7 @@ def test_defaults():
         ({"POLICYQA_FUSION": "sum"}, "fusion must be convex or rrf"),
         ({"POLICYQA_ALPHA": "1.5"}, "alpha must be in [0, 1]"),
         ({"POLICYQA_ALPHA": "high"}, "invalid value for alpha"),
+        ({"POLICYQA_ACROSS_WEIGHT": "-1"}, "across_weight must be at least 0"),
     ],
 )
 def test_bad_values_are_clear_errors(env, message):
@@ -82,6 +83,11 @@ def test_the_retrieval_section_becomes_the_retrievers_config():
     config = given.retrieval_config()
     assert (config.alpha, config.gate, config.fusion) == (0.5, 0.61, "convex")
     assert load_settings(env={}).retrieval_config() == RetrievalConfig()
+    bigrams = load_settings(env={"POLICYQA_BIGRAM_WEIGHT": "0", "POLICYQA_ACROSS_WEIGHT": "0.5"})
+    assert (bigrams.retrieval_config().bigram_weight, bigrams.retrieval_config().across_weight) == (
+        0.0,
+        0.5,
+    )
 
 
 def test_the_file_may_group_retrieval_settings_in_a_section(tmp_path):
