@@ -83,11 +83,9 @@ def test_the_retrieval_section_becomes_the_retrievers_config():
     config = given.retrieval_config()
     assert (config.alpha, config.gate, config.fusion) == (0.5, 0.61, "convex")
     assert load_settings(env={}).retrieval_config() == RetrievalConfig()
-    bigrams = load_settings(env={"POLICYQA_BIGRAM_WEIGHT": "0", "POLICYQA_ACROSS_WEIGHT": "0.5"})
-    assert (bigrams.retrieval_config().bigram_weight, bigrams.retrieval_config().across_weight) == (
-        0.0,
-        0.5,
-    )
+    env = {"POLICYQA_BIGRAM_WEIGHT": "0", "POLICYQA_ACROSS_WEIGHT": "0.5"}
+    bigrams = load_settings(env=env).retrieval_config()
+    assert (bigrams.bigram_weight, bigrams.across_weight) == (0.0, 0.5)
 
 
 def test_the_file_may_group_retrieval_settings_in_a_section(tmp_path):
