@@ -50,6 +50,9 @@ class IndexStatus:
     relevance: ModelStatus | None = None  # the gate's own query encoder
     decider: ModelStatus | None = None
     built_at: str | None = None
+    # the BM25 terms were cut by this release's tokeniser; False: by an older one (the index
+    # still answers; the next ``ingest`` re-tokenises it, nothing re-embedded)
+    terms_current: bool = True
     last_run: IngestReport | None = None
     llm: str | None = None  # the chat model's name, None without an LLM
     error: str | None = None  # why the current generation cannot be read (the loaded one answers)
@@ -69,6 +72,7 @@ class IndexStatus:
             "relevance": self.relevance.to_json() if self.relevance else None,
             "decider": self.decider.to_json() if self.decider else None,
             "built_at": self.built_at,
+            "bm25_terms": "current" if self.terms_current else "outdated",
             "last_run": self.last_run.to_json() if self.last_run else None,
             "ingest_running": self.ingest_running,
             "llm": self.llm,

@@ -13,7 +13,7 @@ from assistant.status import IndexStatus, ModelStatus
 READY_KEYS = [
     *("index", "ready", "generation", "documents", "chunks", "embedder", "query_adapter"),
     "relevance",
-    *("decider", "built_at", "last_run", "ingest_running", "llm"),
+    *("decider", "built_at", "bm25_terms", "last_run", "ingest_running", "llm"),
 ]
 
 
@@ -55,6 +55,7 @@ def test_the_cli_prints_the_same_shape(small_copy, tmp_path, tmp_models_dir, mon
     assert list(shown) == READY_KEYS
     assert shown["generation"] == "gen-000001" and shown["chunks"] > 60
     assert shown["query_adapter"]["setting"] == "auto" and shown["last_run"]["generation"]
+    assert shown["bm25_terms"] == "current"
     checked = json.loads(
         runner.invoke(main, ["status", "--index", str(small_copy.index), "--check"]).output
     )
@@ -65,3 +66,30 @@ def test_the_cli_prints_the_same_shape(small_copy, tmp_path, tmp_models_dir, mon
         "ready": False,
         "ingest_running": False,
     }
+
+
+def test_an_index_tokenised_by_an_older_release_is_reported(
+    small_copy, tmp_path, counting, monkeypatch
+):
+    """After an upgrade that changes the BM25 tokeniser the index still answers, and status (CLI
+    and admin console) says to run ingest; ingest then re-tokenises it."""
+    import assistant.live_index
+    import ingest.pipeline
+    import ingest.plan
+    from ingest.pipeline import IngestOptions, run_ingest
+    from webui.i18n import strings
+    from webui.render import render_status
+
+    monkeypatch.setenv("POLICYQA_DATA_DIR", str(tmp_path / "data"))
+    for module in (assistant.live_index, ingest.pipeline, ingest.plan):
+        monkeypatch.setattr(module, "terms_fingerprint", lambda: "a-newer-tokeniser")
+    runner = CliRunner()
+    shown = json.loads(runner.invoke(main, ["status", "--index", str(small_copy.index)]).output)
+    assert shown["bm25_terms"] == "outdated"
+    assert "重新导入" in render_status(shown, strings("zh"))
+    assert "run ingest" in render_status(shown, strings("en"))
+    proxy = counting()
+    run_ingest(small_copy.source, small_copy.index, IngestOptions(quiet=True), embedder=proxy)
+    assert proxy.embedded == 0
+    shown = json.loads(runner.invoke(main, ["status", "--index", str(small_copy.index)]).output)
+    assert shown["bm25_terms"] == "current" and shown["generation"] == "gen-000002"

@@ -279,6 +279,7 @@ def render_status(status: dict, t: Texts) -> str:
         (t["status_adapter"], _adapter_line(status.get("query_adapter") or {}, t)),
         (t["status_relevance"], _adapter_line(status.get("relevance") or {}, t)),
         (t["status_built"], local_time(run.get("finished_at") or status.get("built_at"))),
+        (t["status_terms"], t[f"status_terms_{status.get('bm25_terms', 'current')}"]),
         (t["status_summary"], ingest_summary(run, t)),
         (t["status_ocr"], _ocr_line(run)),
         (t["status_llm"], status.get("llm") or t["status_llm_off"]),
