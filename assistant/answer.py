@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 
 from ingest.statutes import same_article, sentences, strip_article_label
-from ingest.terms import words as bm25_terms
+from ingest.terms import words
 
 from .citations import article_refs
 from .quantities import unsupported_figures
@@ -67,9 +67,9 @@ def select_sentences(question: str, text: str, limit: int = 3, whole_below: int 
     body = strip_article_label(text).strip()
     if len(body) <= whole_below:
         return body
-    wanted = set(bm25_terms(question))
+    wanted = set(words(question))
     parts = sentences(body)
-    scored = [(len(wanted & set(bm25_terms(s))), -i, s) for i, s in enumerate(parts)]
+    scored = [(len(wanted & set(words(s))), -i, s) for i, s in enumerate(parts)]
     best = sorted(scored, reverse=True)[:limit]
     if not best or best[0][0] == 0:
         return "".join(parts[:2])

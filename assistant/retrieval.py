@@ -196,9 +196,10 @@ class Retriever:
     def _bm25_scores(self, question: str) -> np.ndarray | None:
         """BM25 of every row: the question's words plus its weighted bigrams (None: no match)."""
         cfg = self.config
-        inside, across = split_bigrams(question)
-        parts = [(query_words(question), 1.0), (inside, cfg.bigram_weight)]
-        parts.append((across, cfg.bigram_weight * cfg.across_weight))
+        parts = [(query_words(question), 1.0)]
+        if cfg.bigram_weight:
+            inside, across = split_bigrams(question)
+            parts += [(inside, cfg.bigram_weight), (across, cfg.bigram_weight * cfg.across_weight)]
         total = None
         for query, w in parts:
             query = [t for t in query if t in self._vocab]
