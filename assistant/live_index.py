@@ -22,7 +22,6 @@ from ingest.index import (
     open_current,
     read_last_report,
 )
-from ingest.terms import fingerprint as terms_fingerprint
 
 from .adapter import adapter_for
 from .decide import decider_for
@@ -121,7 +120,7 @@ class LiveIndex:
             relevance=relevance_status(self.settings, gen),
             decider=decider_status(self.settings, gen),
             built_at=gen.manifest.built_at or None,
-            terms_current=gen.manifest.terms == terms_fingerprint(),
+            terms_current=gen.terms_current(),
             last_run=last,
             llm=self.settings.llm_model if self.settings.llm_enabled else None,
             error=error or None,

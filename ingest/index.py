@@ -29,6 +29,7 @@ from .errors import IndexIncompatible, IndexMissing, PolicyQAError
 from .integrity import GENERATION_NAME, check_generation, damaged, reading, verify
 from .manifest import Manifest
 from .records import Chunk, IngestReport, OfficialMeta
+from .terms import fingerprint as terms_fingerprint
 
 FORMAT_VERSION = 1
 
@@ -146,6 +147,11 @@ class Generation:
                 raise ValueError("chunks of unknown documents")
         self._faiss = None
         self._bm25 = None
+
+    def terms_current(self) -> bool:
+        """Whether this release's tokeniser cut the stored BM25 terms (else ``ingest`` re-cuts
+        them, embedding nothing)."""
+        return self.manifest.terms == terms_fingerprint()
 
     def _read_manifest(self) -> Manifest:
         path = self.folder / "manifest.json"

@@ -22,7 +22,6 @@ from .index import DocumentInfo, Generation, open_current
 from .integrity import file_sha256
 from .loaders import SUPPORTED
 from .records import Skipped
-from .terms import fingerprint as terms_fingerprint
 
 Labeller = Callable[..., tuple[str, ...]]  # (source, declared groups) -> the groups it gets
 
@@ -184,7 +183,7 @@ class Previous:
 
     def retokenise(self) -> bool:
         """True when the BM25 tokeniser changed since the generation was built."""
-        return self.usable() and self.generation.manifest.terms != terms_fingerprint()
+        return self.usable() and not self.generation.terms_current()
 
 
 def previous(index_dir: Path, name: str, *, full: bool, chunking: dict) -> Previous:

@@ -166,8 +166,8 @@ def test_a_new_chunker_version_reuses_the_vectors_of_unchanged_texts(
 def test_a_new_tokeniser_gives_new_bm25_terms_and_keeps_every_vector(tmp_path, hashed, monkeypatch):
     """An index built by an older tokeniser (words only, another fingerprint) gets the current
     BM25 terms on the next run, with nothing embedded and every vector kept."""
+    import ingest.index
     import ingest.pipeline
-    import ingest.plan
     from assistant.retrieval import Retriever
     from ingest.terms import terms, words
 
@@ -175,7 +175,7 @@ def test_a_new_tokeniser_gives_new_bm25_terms_and_keeps_every_vector(tmp_path, h
     built = Built(source, tmp_path / "index", None, 0)
     with monkeypatch.context() as old:
         old.setattr(ingest.pipeline, "bm25_terms", words)
-        for module in (ingest.pipeline, ingest.plan):
+        for module in (ingest.pipeline, ingest.index):
             old.setattr(module, "terms_fingerprint", lambda: "an-older-tokeniser")
         _ingest(built, CountingEmbedder(hashed))
     before = open_current(built.index)
