@@ -125,7 +125,10 @@ _COMMON = [
     ),
     click.option("--groups", help="Act as a user in these groups (comma-separated)."),
     click.option("--user", help="Act as this user (their groups; admins see everything)."),
-    click.option("--reranker", help="builtin | off | path of a reranker file (POLICYQA_RERANKER)."),
+    click.option(
+        "--reranker",
+        help="auto | maxsim | off | builtin | path of a cross-encoder file (POLICYQA_RERANKER).",
+    ),
 ]
 
 
@@ -193,7 +196,10 @@ def ask(ctx, question, index_dir, queries, groups, user, reranker, as_json) -> N
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--answers", is_flag=True, help="Also answer each question and check its citations.")
-@click.option("--reranker", help="builtin | off | path of a reranker file (POLICYQA_RERANKER).")
+@click.option(
+    "--reranker",
+    help="auto | maxsim | off | builtin | path of a cross-encoder file (POLICYQA_RERANKER).",
+)
 @click.pass_context
 @handled
 def evaluate(ctx, index_dir, queries, k, failures, as_json, answers, reranker) -> None:

@@ -80,7 +80,7 @@ class LiveIndex:
         gen = open_current(self.index_dir).load_all()  # every file read before any model loads
         embedder = self._embedder_for(gen)
         adapter = adapter_for(self.settings.query_adapter, embedder.name, embedder.dim)
-        reranker = reranker_for(self.settings.reranker, self.settings.models_path)
+        reranker = reranker_for(self.settings.reranker, self.settings.models_path, embedder)
         decider, note = decider_for(self.settings.decider, embedder.name, adapter)
         if note:
             log.warning(note)

@@ -31,6 +31,7 @@ import numpy as np
 from ingest.errors import PolicyQAError
 from ingest.records import Chunk
 
+from .maxsim import MaxSimReranker
 from .records import Hit
 
 PACKAGED = "e5-small-reranker.safetensors"
@@ -251,15 +252,24 @@ def packaged_path() -> Path:
 
 _LOADED: dict[tuple[str, int], Reranker] = {}
 _LOADING = threading.Lock()
+_BASE: dict[str, object] = {}  # models dir -> the built-in e5 for MaxSim (other embedders)
 
 
-def reranker_for(spec: str, models_dir: Path) -> Reranker | None:
-    """The reranker a setting asks for: ``off``, ``builtin`` (the packaged one) or a file path.
-    Loaded once per process and file (the base layers are the same in every derived folder)."""
+def reranker_for(spec: str, models_dir: Path, embedder=None) -> Reranker | MaxSimReranker | None:
+    """The reranker a setting asks for: ``off``; ``auto`` (MaxSim when the index's embedder
+    is the built-in e5, whose loaded model it reuses; else off); ``maxsim`` (always, loading
+    the built-in e5 when the index has another embedder); ``builtin`` (the packaged
+    cross-encoder) or the path of a cross-encoder file. Files load once per process."""
     spec = (spec or "off").strip()
-    if spec.lower() in ("off", "none", "false", "0"):
+    word = spec.lower()
+    if word in ("off", "none", "false", "0"):
         return None
-    path = packaged_path() if spec.lower() == "builtin" else Path(spec).expanduser()
+    own = _builtin_model_of(embedder)
+    if word == "auto":
+        return MaxSimReranker(own) if own is not None else None
+    if word == "maxsim":
+        return MaxSimReranker(own if own is not None else _base_model(Path(models_dir)))
+    path = packaged_path() if word == "builtin" else Path(spec).expanduser()
     if not path.is_file():
         raise PolicyQAError(f"找不到重排序模型文件：{path} / reranker file not found")
     key = (str(path.resolve()), path.stat().st_mtime_ns)
@@ -267,3 +277,21 @@ def reranker_for(spec: str, models_dir: Path) -> Reranker | None:
         if key not in _LOADED:
             _LOADED[key] = load_reranker(path, Path(models_dir))
         return _LOADED[key]
+
+
+def _builtin_model_of(embedder):
+    """The SentenceTransformer inside a built-in e5 embedder, else None."""
+    name = getattr(embedder, "name", "")
+    return getattr(embedder, "model", None) if name.startswith("builtin:") else None
+
+
+def _base_model(models_dir: Path):
+    from ingest.builtin_model import ensure_builtin_model
+    from ingest.embedding import SentenceTransformerEmbedder
+
+    key = str(models_dir.resolve())
+    with _LOADING:
+        if key not in _BASE:
+            path = ensure_builtin_model(models_dir, quiet=True)
+            _BASE[key] = SentenceTransformerEmbedder(path, "builtin:maxsim").model
+        return _BASE[key]

@@ -38,6 +38,7 @@ from .citations import (
     resolve_title,
     title_mentions,
 )
+from .maxsim import MaxSimReranker
 from .quantities import states_quantity
 from .query_tuning import QueryTuning
 from .records import Hit
@@ -109,7 +110,7 @@ class Retriever:
         embedder: Embedder,
         config: RetrievalConfig = RetrievalConfig(),
         adapter: QueryModel | None = None,
-        reranker: Reranker | None = None,
+        reranker: Reranker | MaxSimReranker | None = None,
         decider: Decider | None = None,
         relevance: QueryTuning | None = None,
     ) -> None:
@@ -121,7 +122,9 @@ class Retriever:
         self.embedder = embedder
         self.config = config
         self.adapter = adapter
-        self.reranker = reranker  # reorders the first hits (rerank.py); None: fusion order
+        self.reranker = (
+            reranker  # reorders the first hits (maxsim.py, rerank.py); None: fusion order
+        )
         chunks = self.gen.chunks
         self.n = len(chunks)
         self.doc_ids = list(generation.documents)

@@ -86,10 +86,11 @@ class Settings(BaseSettings):
     # package ships none) | PATH. Off: the one trained on office-dev train refused answerable
     # questions of held-out sets far more often than its CV promised (BENCHMARKS.md)
     relevance_model: str = "off"
-    # cross-encoder reranker of the first hits: off | builtin (the packaged one) | PATH.
-    # Off by default: the packaged one did not beat the fusion order on held-out questions
-    # (BENCHMARKS.md)
-    reranker: str = "off"
+    # reranker of the first hits: auto (MaxSim over the built-in e5's token vectors when the
+    # index was embedded with it, else none) | maxsim (always) | off | builtin (the packaged
+    # cross-encoder, which did not beat the fusion order on held-out questions) | PATH of a
+    # cross-encoder file. Chosen on the train question files (BENCHMARKS.md)
+    reranker: str = "auto"
     # decision model (what to quote, whether to refuse): off (the plain gate) | auto (the
     # packaged one, used when it was calibrated for the index's embedder and adapter) | PATH.
     # Off by default: it refused fewer unanswerable questions than the plain gate on two of

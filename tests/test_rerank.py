@@ -84,7 +84,6 @@ def test_an_index_built_before_answers_with_and_without_the_reranker(
 
 
 def test_setting_from_environment_and_cli_switch(tmp_path, office_index, tmp_models_dir, reranker):
-    assert load_settings(env={}).reranker == "off"
     assert load_settings(env={"POLICYQA_RERANKER": "builtin"}).reranker == "builtin"
     env = {"POLICYQA_MODELS_DIR": str(tmp_models_dir), "POLICYQA_DATA_DIR": str(tmp_path)}
     runner = CliRunner()
@@ -95,10 +94,9 @@ def test_setting_from_environment_and_cli_switch(tmp_path, office_index, tmp_mod
         )
         assert result.exit_code == 0, result.output
         out[setting] = json.loads(result.output)["hits"]
-    # "off" is the order the CLI gives without the flag (the default setting)
-    plain = runner.invoke(main, ["search", "--index", str(office_index), QUESTION], env=env)
-    assert plain.exit_code == 0, plain.output
-    assert [h["text"] for h in out["off"]] == [h["text"] for h in json.loads(plain.output)["hits"]]
+    # the cross-encoder reorders the same first hits (MaxSim is the default: test_maxsim.py)
+    depth = reranker.depth
+    assert {h["text"] for h in out["off"][:depth]} == {h["text"] for h in out["builtin"][:depth]}
     assert all("rerank_score" not in h for h in out["off"])
     assert all("rerank_score" in h for h in out["builtin"][: reranker.depth])
 
