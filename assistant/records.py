@@ -24,7 +24,7 @@ class Hit:
     dense_rank: int | None = None  # 1-based rank in the dense list, None when absent
     bm25_rank: int | None = None
     exact: bool = False  # found by an explicit "《X》第N条" reference in the question
-    rerank_score: float | None = None  # the cross-encoder's logit (rerank.py), when reranked
+    rerank_score: float | None = None  # MaxSim (maxsim.py) or cross-encoder logit (rerank.py)
     dense_score: float | None = None  # cosine with the (adapted) query vector
 
     def to_json(self) -> dict:

@@ -6,7 +6,7 @@
         --set OFFICE_IDX ../shared/data/office-dev/train.jsonl \
         --vectors VECS --adapter-folds DIR \
         [--grid alpha=0.5,0.6,0.7,0.8,0.9] [--grid bigram_weight=0,1 --grid across_weight=0,1] \
-        [--answers]
+        [--answers] [--reranker maxsim]
 
 Every training question is searched with the packaged query adapter's fold model that never saw
 it (``bench/train_adapter.py --folds-out DIR``), so its dense ranking is that of a new question;
@@ -38,6 +38,7 @@ from train_decider import fold_adapters  # noqa: E402
 from assistant import answer as answers  # noqa: E402
 from assistant.adapter import adapter_for  # noqa: E402
 from assistant.evaluation import evaluate, read_queries  # noqa: E402
+from assistant.rerank import reranker_for  # noqa: E402
 from assistant.retrieval import RetrievalConfig, Retriever  # noqa: E402
 from ingest.index import open_current  # noqa: E402
 
@@ -53,7 +54,8 @@ def figures(index: Path, path: Path, vectors, args, choices: list[Choice]) -> di
     if args.adapter_folds is not None and adapter is not None:
         per_question = fold_adapters(args.adapter_folds, path.parent.name, queries, adapter)
     adapter_of = {q.question: a for q, a in zip(queries, per_question, strict=True)}
-    retriever = Retriever(gen, KnownVectors(name, dim, vectors), adapter=adapter)
+    reranker = reranker_for(args.reranker, args.models_dir)
+    retriever = Retriever(gen, KnownVectors(name, dim, vectors), adapter=adapter, reranker=reranker)
     out = {}
     for choice in choices:
         retriever.config = replace(RetrievalConfig(), **dict(choice))
@@ -104,6 +106,8 @@ def main() -> None:
     parser.add_argument("--grid", action="append", metavar="FIELD=V1,V2,...")
     parser.add_argument("--alphas", help="shorthand for --grid alpha=...")
     parser.add_argument("--answers", action="store_true", help="choose by cited gold articles")
+    parser.add_argument("--reranker", default="off", help="off | maxsim | builtin | PATH")
+    parser.add_argument("--models-dir", type=Path, default=ROOT / ".policyqa/models")
     parser.add_argument(
         "--adapter",
         default="auto",

@@ -9,7 +9,7 @@ training questions.
         --vectors VECS --adapter-folds DIR [--tokens 128,192] [--depths 5,10] [--weights 0,4,8,16]
 
 Every question is searched as ``bench/choose_fusion.py`` does (the query adapter's fold model
-that never saw it; query vectors from ``bench/query_vectors.py``), its first 10 hits scored once
+that never saw it; query vectors from ``bench/query_vectors.py``), its first max(--depths) hits scored once
 per passage length with the shipped MaxSim code, and every (depth, weight) reordering scored
 offline: top-1 gold rate and MRR@10 per set, and the combination with the best mean MRR@10 over
 the sets (each set counts once, whatever its size). Nothing is trained, so there are no folds:
@@ -84,12 +84,11 @@ def main() -> None:
     items = candidates(args)
     base = reranker_for("maxsim", args.models_dir)
     best = None
+    depths = [int(d) for d in args.depths.split(",")]
     for tokens in [int(t) for t in args.tokens.split(",")]:
         model = MaxSimReranker(base.model, replace(MaxSimSpec(), max_tokens=tokens))
-        scores = [model.score(q, [h.chunk for h, _ in hits]) for _, q, hits in items]
-        for depth, weight in itertools.product(
-            [int(d) for d in args.depths.split(",")], _floats(args.weights)
-        ):
+        scores = [model.score(q, [h.chunk for h, _ in hits[: max(depths)]]) for _, q, hits in items]
+        for depth, weight in itertools.product(depths, _floats(args.weights)):
             got = figures(items, scores, depth, weight)
             mean = float(np.mean([mrr for _, mrr in got.values()]))
             print(f"tokens {tokens} depth {depth} weight {weight}: {got} mean MRR@10 {mean:.4f}")

@@ -2,7 +2,7 @@
 
     python bench/retrieval.py --index DIR [--queries ../shared/data/stard/dev.jsonl]
                               [--variants dense,bm25,hybrid] [--adapter auto|off|PATH]
-                              [--reranker off|builtin|PATH] [--latency]
+                              [--reranker off|auto|maxsim|builtin|PATH] [--latency]
 
 Prints Recall@5 / Recall@10 / Hit@5 / MRR@10 and refusal rates for each variant (dense-only and
 BM25-only are the same retriever with the other weight set to 0), and, with --latency, retrieval
@@ -112,7 +112,9 @@ def main() -> None:
     parser.add_argument("--variants", default="dense-plain,dense,bm25,hybrid-plain,hybrid")
     parser.add_argument("--models-dir", type=Path, default=ROOT / ".policyqa/models")
     parser.add_argument("--adapter", default="auto", help="query adapter: auto | off | PATH")
-    parser.add_argument("--reranker", default="off", help="reranker: off | builtin | PATH")
+    parser.add_argument(
+        "--reranker", default="off", help="reranker: off | auto | maxsim | builtin | PATH"
+    )
     parser.add_argument("--set", action="append", default=[], help="config override key=value")
     parser.add_argument("--latency", action="store_true")
     parser.add_argument("--latency-questions", type=int, default=200)
@@ -125,7 +127,7 @@ def main() -> None:
     queries = read_queries(args.queries)
     adapter = adapter_for(args.adapter, embedder.name, embedder.dim)
     print(f"query adapter: {adapter.about if adapter else 'none'}")
-    reranker = reranker_for(args.reranker, args.models_dir)
+    reranker = reranker_for(args.reranker, args.models_dir, embedder.inner)
     print(f"reranker: {reranker.spec if reranker else 'none'}")
     base = Retriever(gen, embedder, replace(RetrievalConfig(), **overrides), adapter, reranker)
     results = {}
