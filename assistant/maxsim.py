@@ -11,7 +11,7 @@ articles, the token matches tell which one says what was asked.
 Nothing is trained: the model is the one the index was embedded with (its loaded copy is
 reused), and ``depth``, ``weight`` and ``max_tokens`` were chosen on the train question files
 (BENCHMARKS.md, fifteenth session). Cost: one forward pass of ``depth`` passages of at most
-``max_tokens`` tokens per question (~0.3 s on 2 cores for 5 x 128).
+``max_tokens`` tokens per question (~0.35 s on 2 cores for 5 x 128).
 """
 
 from __future__ import annotations
