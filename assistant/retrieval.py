@@ -122,9 +122,8 @@ class Retriever:
         self.embedder = embedder
         self.config = config
         self.adapter = adapter
-        self.reranker = (
-            reranker  # reorders the first hits (maxsim.py, rerank.py); None: fusion order
-        )
+        # reorders the first hits (maxsim.py, rerank.py); None: the fusion order
+        self.reranker = reranker
         chunks = self.gen.chunks
         self.n = len(chunks)
         self.doc_ids = list(generation.documents)

@@ -7,7 +7,6 @@ from dataclasses import replace
 
 import pytest
 from click.testing import CliRunner
-from conftest import make_settings
 from test_rerank import NEIGHBOUR, NEIGHBOUR_CASE, QUESTION, regulations_index  # noqa: F401
 
 from assistant.cli import main
@@ -81,20 +80,6 @@ def test_default_cli_reranks_and_off_gives_the_fusion_order(tmp_path, office_ind
     assert all("rerank_score" in h for h in out[()][:5])
     assert all("rerank_score" not in h for h in out[("--reranker", "off")])
     assert {h["text"] for h in out[()][:5]} == {h["text"] for h in out[("--reranker", "off")][:5]}
-
-
-def test_an_index_built_before_answers_with_and_without_it(
-    tmp_path, office_index, builtin, tmp_models_dir
-):
-    from assistant.service import Assistant
-
-    for setting in ("auto", "off"):
-        settings = make_settings(
-            tmp_path, office_index, reranker=setting, models_dir=tmp_models_dir
-        )
-        answer = Assistant(settings, embedder=builtin).ask(QUESTION)
-        assert not answer.refused and "年休假" in answer.citations[0].title
-        assert "第三条" in answer.citations[0].articles
 
 
 def test_puts_the_gold_article_above_a_neighbour_of_the_same_regulation(

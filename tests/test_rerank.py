@@ -75,12 +75,14 @@ def test_an_index_built_before_answers_with_and_without_the_reranker(
 ):
     from assistant.service import Assistant
 
-    for setting in ("builtin", "off"):
+    for setting in ("auto", "builtin", "off"):  # auto: MaxSim (maxsim.py), the default
         settings = make_settings(
             tmp_path, office_index, reranker=setting, models_dir=tmp_models_dir
         )
         answer = Assistant(settings, embedder=builtin).ask(QUESTION)
         assert not answer.refused and "年休假" in answer.citations[0].title
+        if setting != "builtin":
+            assert "第三条" in answer.citations[0].articles
 
 
 def test_setting_from_environment_and_cli_switch(tmp_path, office_index, tmp_models_dir, reranker):
