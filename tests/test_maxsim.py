@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 from click.testing import CliRunner
-from test_rerank import NEIGHBOUR, NEIGHBOUR_CASE, QUESTION, regulations_index  # noqa: F401
+from test_rerank import NEIGHBOUR_CASE, QUESTION, neighbour_pair, regulations_index  # noqa: F401
 
 from assistant.cli import main
 from assistant.evaluation import matches
@@ -88,11 +88,7 @@ def test_puts_the_gold_article_above_a_neighbour_of_the_same_regulation(
     builtin,
 ):
     question, title, article = NEIGHBOUR_CASE
-    gen = open_current(regulations_index)
-    plain = Retriever(gen, builtin, adapter=None).search(question, 10).hits
-    gold = next(h for h in plain if matches(h, title, article))
-    near = next(h for h in plain if matches(h, title, NEIGHBOUR))
-    assert gold.chunk.doc_id == near.chunk.doc_id  # the same regulation
+    near, gold = neighbour_pair(regulations_index, builtin)
     low, high = maxsim.score(question, [near.chunk, gold.chunk])
     assert high > low
     # a fusion order with the neighbour first and the two close: MaxSim swaps them

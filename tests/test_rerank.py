@@ -149,16 +149,23 @@ def regulations_index(tmp_path_factory, builtin):
     return index
 
 
+def neighbour_pair(index, embedder):
+    """The neighbour's and the gold article's hits (in that order) for NEIGHBOUR_CASE, from the
+    plain fusion order (no adapter)."""
+    question, title, article = NEIGHBOUR_CASE
+    hits = Retriever(open_current(index), embedder, adapter=None).search(question, 10).hits
+    gold = next(h for h in hits if matches(h, title, article))
+    near = next(h for h in hits if matches(h, title, NEIGHBOUR))
+    assert gold.chunk.doc_id == near.chunk.doc_id  # the same regulation
+    return near, gold
+
+
 @pytest.mark.slow
 def test_reranker_puts_the_gold_article_above_a_neighbour_of_the_same_regulation(
     reranker, regulations_index, builtin
 ):
     question, title, article = NEIGHBOUR_CASE
-    gen = open_current(regulations_index)
-    hits = Retriever(gen, builtin, adapter=None).search(question, 10).hits
-    gold = next(h for h in hits if matches(h, title, article))
-    near = next(h for h in hits if matches(h, title, NEIGHBOUR))
-    assert gold.chunk.doc_id == near.chunk.doc_id  # the same regulation
+    near, gold = neighbour_pair(regulations_index, builtin)
     scores = reranker.score(question, [near.chunk, gold.chunk])
     assert scores[1] > scores[0]
     # a fusion order with the neighbour first and the two close: the reranker swaps them
